@@ -71,11 +71,15 @@ export interface SpyCloudApiShape {
   /** The pages of a query, newest first, each fetched only when pulled. */
   readonly breachPages: (query: WatchlistQuery) => Stream.Stream<BreachPage, SpyCloudError>
   /** A breach catalog entry; `None` for an unknown id. Cached per source id. */
-  readonly catalogEntry: (sourceId: number) => Effect.Effect<Option.Option<CatalogEntry>, SpyCloudError>
+  readonly catalogEntry: (
+    sourceId: number
+  ) => Effect.Effect<Option.Option<CatalogEntry>, SpyCloudError>
 }
 
 /**
  * @since 0.1.0
  * @category services
  */
-export class SpyCloudApi extends Context.Tag("spycloud/SpyCloudApi")<SpyCloudApi, SpyCloudApiShape>() {}
+export class SpyCloudApi
+  extends Context.Tag("spycloud/SpyCloudApi")<SpyCloudApi, SpyCloudApiShape>()
+{}
