@@ -4,13 +4,23 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Duration, Effect, Exit, Option, Ref, Schedule } from "effect"
+import { Cause, Clock, Data, Duration, Effect, Exit, Option, Ref, Schedule } from "effect"
 import { ConnectorConfig } from "./ConnectorConfig.js"
 import type { ImportError, ImportSummary } from "./Ingestion.js"
 import { emptySummary, importWatchlist, objectsOf } from "./Ingestion.js"
 import type { ConnectorInfo } from "./OpenCtiClient.js"
 import { OpenCtiClient } from "./OpenCtiClient.js"
 import { PlatformStatus } from "./StateStore/Platform.js"
+
+/**
+ * A run failed; the failure has been logged and written into the run's work.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RunFailed extends Data.TaggedError("RunFailed")<{
+  readonly message: string
+}> {}
 
 /**
  * One run: opens a work, imports every configured watchlist type (or the whole watchlist), and
@@ -94,7 +104,9 @@ export const runConnector = Effect.gen(function*() {
   })
 
   if (settings.connector.runAndTerminate || Duration.toMillis(period) === 0) {
-    if (!(yield* queueIsFull(updateInfo))) yield* runOnce()
+    if (!(yield* queueIsFull(updateInfo))) {
+      yield* runOnce().pipe(Effect.mapError((error) => new RunFailed({ message: error.message })))
+    }
     yield* recordRun
     yield* ping
     return

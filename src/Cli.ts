@@ -1,0 +1,208 @@
+/**
+ * The command line: `run`, `demo`, `convert` and `check-config`.
+ *
+ * @since 0.1.0
+ */
+import { Command, Options } from "@effect/cli"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Clock, Console, Effect, Layer, Option, Redacted } from "effect"
+import { createRequire } from "node:module"
+import type { TlpLevel } from "./ConnectorConfig.js"
+import * as ConnectorConfig from "./ConnectorConfig.js"
+import * as Converter from "./Converter.js"
+import type { ImportSummary } from "./Ingestion.js"
+import { bundlePage } from "./Ingestion.js"
+import { readCatalog, readRecords } from "./Input.js"
+import * as Logging from "./Logging.js"
+import * as Files from "./OpenCtiClient/Files.js"
+import * as Platform from "./OpenCtiClient/Platform.js"
+import { runConnector, runOnce } from "./Runner.js"
+import * as Simulator from "./Simulator/Server.js"
+import * as SpyCloudHttp from "./SpyCloudApi/Http.js"
+import * as SpyCloudMemory from "./SpyCloudApi/Memory.js"
+import * as StateStore from "./StateStore.js"
+import * as PlatformState from "./StateStore/Platform.js"
+import * as Window from "./Window.js"
+
+const run = Command.make("run", {}, () =>
+  runConnector.pipe(
+    Effect.provide(
+      PlatformState.layer.pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(SpyCloudHttp.layer, Converter.layerConfig, Platform.layer).pipe(
+            Layer.provideMerge(NodeHttpClient.layerUndici)
+          )
+        )
+      )
+    ),
+    withSettings(ConnectorConfig.load)
+  )).pipe(Command.withDescription("Run the connector next to an OpenCTI platform"))
+
+const checkConfig = Command.make(
+  "check-config",
+  {},
+  () =>
+    Effect.flatMap(
+      ConnectorConfig.load,
+      (settings) => Console.log(ConnectorConfig.formatSettings(settings))
+    )
+).pipe(
+  Command.withDescription("Validate the settings `run` needs and print them, secrets masked")
+)
+
+const tlp = Options.choice("tlp", ["white", "clear", "green", "amber", "amber+strict", "red"]).pipe(
+  Options.withDescription("TLP marking of every object (default: SPYCLOUD_TLP_LEVEL)"),
+  Options.optional
+)
+
+const demo = Command.make(
+  "demo",
+  {
+    records: Options.integer("records").pipe(
+      Options.withDefault(10_000),
+      Options.withDescription("How many simulated breach records to import")
+    ),
+    out: Options.text("out").pipe(
+      Options.withDefault("./out"),
+      Options.withDescription("Directory the bundle files are written to")
+    ),
+    tlp
+  },
+  ({ out, records, tlp }) =>
+    Effect.gen(function*() {
+      const settings = yield* ConnectorConfig.ConnectorConfig
+      const today = Window.dayOf(yield* Clock.currentTimeMillis)
+      const days = demoDays
+      const simulator = yield* Simulator.start({ records, seed: demoSeed, until: today, days })
+      const startedAt = yield* Clock.currentTimeMillis
+      yield* Console.error(`SpyCloud simulator listening at ${simulator.baseUrl}`)
+
+      const spycloud = SpyCloudHttp.layerWith({
+        baseUrl: simulator.baseUrl,
+        apiKey: Redacted.make(simulator.apiKey),
+        requestTimeout: settings.spycloud.requestTimeout
+      })
+      const demoSettings: ConnectorConfig.Settings = {
+        ...settings,
+        spycloud: {
+          ...settings.spycloud,
+          importStartDate: Window.addDays(today, -days),
+          ...(Option.isSome(tlp) ? { tlpLevel: tlp.value as TlpLevel } : {})
+        }
+      }
+      const summary = yield* runOnce().pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            spycloud.pipe(Layer.provide(NodeHttpClient.layerUndici)),
+            Converter.layerConfig,
+            Files.layer(out),
+            StateStore.layerMemory()
+          ).pipe(Layer.provideMerge(Layer.succeed(ConnectorConfig.ConnectorConfig, demoSettings)))
+        )
+      )
+      const seconds = ((yield* Clock.currentTimeMillis) - startedAt) / 1000
+      yield* Console.log(formatSummary(summary, seconds, out))
+    }).pipe(Effect.scoped, withSettings(ConnectorConfig.loadOffline))
+).pipe(
+  Command.withDescription(
+    "Import simulated SpyCloud records through the real HTTP client into bundle files"
+  )
+)
+
+const convert = Command.make(
+  "convert",
+  {
+    input: Options.file("input", { exists: "yes" }).pipe(
+      Options.withDescription(
+        "Watchlist response, JSON array of records or NDJSON (default: stdin)"
+      ),
+      Options.optional
+    ),
+    catalog: Options.file("catalog", { exists: "yes" }).pipe(
+      Options.withDescription("JSON object mapping source id to its catalog response"),
+      Options.optional
+    ),
+    tlp
+  },
+  ({ catalog, input, tlp }) =>
+    Effect.gen(function*() {
+      const settings = yield* ConnectorConfig.ConnectorConfig
+      const page = yield* readRecords(input)
+      const entries = yield* readCatalog(catalog)
+      const conversion = Converter.layer({
+        ...ConnectorConfig.conversionSettings(settings),
+        ...(Option.isSome(tlp) ? { tlpLevel: tlp.value as TlpLevel } : {})
+      })
+      const converted = yield* bundlePage(page).pipe(
+        Effect.provide(Layer.merge(conversion, SpyCloudMemory.layer([], entries)))
+      )
+      const converter = Converter.make({
+        ...ConnectorConfig.conversionSettings(settings),
+        ...(Option.isSome(tlp) ? { tlpLevel: tlp.value as TlpLevel } : {})
+      })
+      const bundle = converted.bundle ?? converter.bundle([])
+      yield* Console.log(JSON.stringify(bundle, null, 2))
+      if (converted.rejected > 0) {
+        yield* Console.error(`${converted.rejected} records skipped (see the log above)`)
+      }
+    }).pipe(withSettings(ConnectorConfig.loadOffline))
+).pipe(Command.withDescription("Convert exported SpyCloud JSON into one STIX 2.1 bundle on stdout"))
+
+const root = Command.make("spycloud-connector").pipe(
+  Command.withDescription("SpyCloud breach data into OpenCTI as STIX 2.1"),
+  Command.withSubcommands([run, demo, convert, checkConfig])
+)
+
+/**
+ * @since 0.1.0
+ * @category cli
+ */
+export const cli = Command.run(root, {
+  name: "SpyCloud connector for OpenCTI",
+  version: (createRequire(import.meta.url)("../package.json") as { version: string }).version
+})
+
+const demoSeed = 20_260_818
+const demoDays = 30
+
+/** Loads the settings, then runs the command with them and with their logger. */
+function withSettings<E>(load: Effect.Effect<ConnectorConfig.Settings, E>) {
+  return <A, E2, R>(command: Effect.Effect<A, E2, R>) =>
+    Effect.flatMap(load, (settings) =>
+      command.pipe(
+        Effect.tapError((error) =>
+          isReported(error) ? Effect.void : Effect.logError(messageOf(error))
+        ),
+        Effect.provide(
+          Layer.merge(
+            Layer.succeed(ConnectorConfig.ConnectorConfig, settings),
+            Logging.layerFromSettings(settings)
+          )
+        )
+      ))
+}
+
+const formatSummary = (summary: ImportSummary, seconds: number, out: string): string => {
+  const observables = Object.entries(summary.observables)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([type, count]) => `    ${type.padEnd(14)} ${count}`)
+  return [
+    `Imported into ${out}`,
+    `  records          ${summary.records}`,
+    `  skipped records  ${summary.rejected}`,
+    `  incidents        ${summary.incidents}`,
+    `  observables      ${Object.values(summary.observables).reduce((a, b) => a + b, 0)}`,
+    ...observables,
+    `  relationships    ${summary.relationships}`,
+    `  bundles          ${summary.bundles}`,
+    `  seconds          ${seconds.toFixed(2)}`
+  ].join("\n")
+}
+
+const isReported = (error: unknown) =>
+  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "RunFailed"
+
+const messageOf = (error: unknown) =>
+  typeof error === "object" && error !== null && "message" in error
+    ? String(error.message)
+    : String(error)

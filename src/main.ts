@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import { ValidationError } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Console, Effect } from "effect"
+import { cli } from "./Cli.js"
+
+cli(process.argv).pipe(
+  Effect.catchIf(
+    (error) => !ValidationError.isValidationError(error) && error._tag === "ConnectorConfigError",
+    (error) =>
+      Console.error(`The configuration is not valid:\n${error.message}`).pipe(
+        Effect.zipRight(Effect.fail(error))
+      )
+  ),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)
