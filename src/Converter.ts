@@ -6,9 +6,16 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { BreachRecord, CatalogEntry } from "./BreachRecord.js"
+import { isAbsent, toStixTimestamp } from "./BreachRecord.js"
 import type { ConversionSettings } from "./ConnectorConfig.js"
 import { ConnectorConfig, conversionSettings } from "./ConnectorConfig.js"
+import { describeRecord } from "./Converter/Description.js"
+import { authorIdentity, tlpMarking } from "./Converter/Markings.js"
+import type { ConversionContext } from "./Converter/Observables.js"
+import { Observables } from "./Converter/Observables.js"
+import * as Values from "./Converter/Values.js"
 import type { Bundle, StixObject } from "./Stix.js"
+import { bundleId, incidentId, relationshipId } from "./StixIds.js"
 
 /**
  * A value the converter left out because it was not valid for its STIX property. The value itself
@@ -57,13 +64,38 @@ export interface ConverterShape {
 export class Converter extends Context.Tag("spycloud/Converter")<Converter, ConverterShape>() {}
 
 /**
+ * The converter for one set of settings. The author and the marking are built once; `convert`
+ * and `bundle` are pure.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (settings: ConversionSettings): ConverterShape => {
-  // TODO(converter): replaced by the real mapping
-  void settings
-  throw new Error("not implemented")
+  const author = authorIdentity(settings.connectorName)
+  const marking = tlpMarking(settings.tlpLevel)
+  const context: ConversionContext = {
+    authorId: author.id,
+    markingRefs: Object.freeze([marking.id]),
+    includeSecrets: settings.includeSecrets
+  }
+
+  const bundle = (objects: Iterable<StixObject>): Bundle => {
+    const ids = new Set<string>([author.id, marking.id])
+    const unique: Array<StixObject> = [author, marking]
+    for (const object of objects) {
+      if (ids.has(object.id)) continue
+      ids.add(object.id)
+      unique.push(object)
+    }
+    return { type: "bundle", id: bundleId(ids), objects: unique }
+  }
+
+  return {
+    author,
+    marking,
+    convert: (record, catalog) => convertRecord(context, record, catalog),
+    bundle
+  }
 }
 
 /**
@@ -81,3 +113,153 @@ export const layerConfig: Layer.Layer<Converter, never, ConnectorConfig> = Layer
   Converter,
   Effect.map(ConnectorConfig, (settings) => make(conversionSettings(settings)))
 )
+
+/**
+ * The STIX `incident` severity of a SpyCloud code. The documented codes are 2, 5, 20, 25, 26 and
+ * 30; any other maps by threshold (below 5 low, below 20 medium, below 25 high, else critical).
+ *
+ * @since 0.1.0
+ * @category severity
+ */
+export const severityLevel = (code: number): "low" | "medium" | "high" | "critical" =>
+  code < 5 ? "low" : code < 20 ? "medium" : code < 25 ? "high" : "critical"
+
+/**
+ * The severity codes SpyCloud documents; the others are converted with a warning.
+ *
+ * @since 0.1.0
+ * @category severity
+ */
+export const knownSeverityCodes: ReadonlySet<number> = new Set([2, 5, 20, 25, 26, 30])
+
+/**
+ * `source_name` of the incident's external references: the record itself, and its breach catalog
+ * entry's page on the SpyCloud portal.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const externalSources = {
+  record: "SpyCloud",
+  catalog: "SpyCloud breach catalog"
+} as const
+
+const convertRecord = (
+  context: ConversionContext,
+  record: BreachRecord,
+  catalog: CatalogEntry | undefined
+): Conversion => {
+  const fields = record.fields
+  const dropped: Array<DroppedValue> = []
+  const warnings: Array<string> = []
+
+  const incident = buildIncident(context, record, catalog, dropped, warnings)
+  const observables = new Observables(context, dropped)
+
+  const login = observables.userAccount("username", fields["username"])
+  observables.emailAddress(fields["email"], fields["full_name"], login)
+  observables.userAccount("user_hostname", fields["user_hostname"])
+  observables.url(fields["target_url"])
+  observables.domainName("target_domain", fields["target_domain"])
+  observables.domainName("target_subdomain", fields["target_subdomain"])
+  observables.ipAddresses(fields["ip_addresses"])
+  observables.macAddress(fields["mac_address"])
+  observables.infectedPath(fields["infected_path"])
+  observables.userAgent(fields["user_agent"])
+
+  const objects: Array<StixObject> = [incident]
+  const created = incident["created"]
+  for (const observable of observables.list) objects.push(observable)
+  for (const observable of observables.list) {
+    objects.push({
+      type: "relationship",
+      spec_version: "2.1",
+      id: relationshipId("related-to", observable.id, incident.id),
+      created,
+      modified: created,
+      relationship_type: "related-to",
+      source_ref: observable.id,
+      target_ref: incident.id,
+      created_by_ref: context.authorId,
+      object_marking_refs: context.markingRefs
+    })
+  }
+  return { objects, dropped, warnings }
+}
+
+const buildIncident = (
+  context: ConversionContext,
+  record: BreachRecord,
+  catalog: CatalogEntry | undefined,
+  dropped: Array<DroppedValue>,
+  warnings: Array<string>
+): StixObject => {
+  const { documentId, fields, publishedAt, severity } = record
+
+  const level = severity === undefined ? undefined : severityLevel(severity)
+  if (severity === undefined) {
+    warnings.push("A breach record has no usable severity code; its incident has no severity")
+  } else if (!knownSeverityCodes.has(severity)) {
+    warnings.push(
+      `SpyCloud severity code ${severity} is not one of the documented codes ` +
+        `(2, 5, 20, 25, 26, 30); its records are imported as ${level} incidents`
+    )
+  }
+
+  const name = `SpyCloud ${level === undefined ? "" : level + " "}alert on ${identifier(record)} [${
+    documentId.slice(0, 8)
+  }]`
+
+  const references: Array<Readonly<Record<string, string>>> = [
+    { source_name: externalSources.record, external_id: documentId }
+  ]
+  if (catalog?.uuid !== undefined) {
+    references.push({
+      source_name: externalSources.catalog,
+      external_id: String(catalog.id),
+      url: `https://portal.spycloud.com/breach/catalog/${encodeURIComponent(catalog.uuid)}`
+    })
+  }
+
+  const source = catalog?.title ??
+    (record.sourceId === undefined ? undefined : `SpyCloud source ${record.sourceId}`)
+
+  return {
+    type: "incident",
+    spec_version: "2.1",
+    id: incidentId(name, publishedAt),
+    created: publishedAt,
+    modified: modifiedTime(fields["record_modification_date"], publishedAt, dropped),
+    name,
+    description: describeRecord(fields, context.includeSecrets),
+    incident_type: "data-breach",
+    ...(level === undefined ? {} : { severity: level }),
+    ...(source === undefined ? {} : { source }),
+    first_seen: publishedAt,
+    created_by_ref: context.authorId,
+    object_marking_refs: context.markingRefs,
+    external_references: references
+  }
+}
+
+/** The email, else the username, else the first IP address, else the document id. */
+const identifier = ({ documentId, fields }: BreachRecord): string => {
+  for (const field of ["email", "username"]) {
+    const value = fields[field]
+    if (typeof value === "string" && !isAbsent(value)) return value.trim()
+  }
+  for (const entry of Values.ipAddressEntries(fields["ip_addresses"])) {
+    if (typeof entry === "string" && !isAbsent(entry)) return entry.trim()
+  }
+  return documentId
+}
+
+const modifiedTime = (raw: unknown, created: string, dropped: Array<DroppedValue>): string => {
+  if (isAbsent(raw)) return created
+  const modified = typeof raw === "string" ? toStixTimestamp(raw) : undefined
+  if (modified === undefined) {
+    dropped.push({ field: "record_modification_date", reason: "not a valid date" })
+    return created
+  }
+  return modified > created ? modified : created
+}

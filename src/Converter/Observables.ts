@@ -1,0 +1,151 @@
+/**
+ * The observables of one record, built from its fields.
+ *
+ * @since 0.1.0
+ */
+import { isAbsent } from "../BreachRecord.js"
+import type { DroppedValue } from "../Converter.js"
+import type { StixObject } from "../Stix.js"
+import { scoId, valueScoId } from "../StixIds.js"
+import * as Values from "./Values.js"
+
+/**
+ * What every object of a conversion refers to, and the secrets opt-in.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConversionContext {
+  readonly authorId: string
+  readonly markingRefs: ReadonlyArray<string>
+  readonly includeSecrets: boolean
+}
+
+/**
+ * The observables of one record, each once, in the order they were found. A value that is absent
+ * adds nothing; a value that is present but invalid is recorded as dropped.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export class Observables {
+  readonly list: Array<StixObject> = []
+  private readonly ids = new Set<string>()
+
+  constructor(
+    private readonly context: ConversionContext,
+    private readonly dropped: Array<DroppedValue>
+  ) {}
+
+  /** The account's id, for the email's `belongs_to_ref`. */
+  userAccount(field: string, raw: unknown): string | undefined {
+    const login = this.text(field, raw)
+    if (login === undefined) return undefined
+    const id = scoId("user-account", { account_login: login })
+    this.add({ type: "user-account", spec_version: "2.1", id, account_login: login })
+    return id
+  }
+
+  emailAddress(raw: unknown, fullName: unknown, accountId: string | undefined): void {
+    const text = this.text("email", raw)
+    if (text === undefined) return
+    const value = Values.emailAddress(text)
+    if (value === undefined) return this.drop("email", "not a valid email address")
+    const displayName = typeof fullName === "string" && !isAbsent(fullName)
+      ? fullName.trim()
+      : undefined
+    this.add({
+      type: "email-addr",
+      spec_version: "2.1",
+      id: valueScoId("email-addr", value),
+      value,
+      ...(displayName === undefined ? {} : { display_name: displayName }),
+      ...(accountId === undefined ? {} : { belongs_to_ref: accountId })
+    })
+  }
+
+  url(raw: unknown): void {
+    const text = this.text("target_url", raw)
+    if (text === undefined) return
+    const value = Values.url(text)
+    if (value === undefined) return this.drop("target_url", "not a well-formed URL")
+    this.addValue("url", value)
+  }
+
+  domainName(field: string, raw: unknown): void {
+    const text = this.text(field, raw)
+    if (text === undefined) return
+    const value = Values.domainName(text)
+    if (value === undefined) return this.drop(field, "not a valid domain name")
+    this.addValue("domain-name", value)
+  }
+
+  ipAddresses(raw: unknown): void {
+    if (isAbsent(raw)) return
+    for (const entry of Values.ipAddressEntries(raw)) {
+      const text = this.text("ip_addresses", entry)
+      if (text === undefined) continue
+      const address = Values.ipAddress(text)
+      if (address === undefined) this.drop("ip_addresses", "not a valid IP address")
+      else this.addValue(address.type, address.value)
+    }
+  }
+
+  macAddress(raw: unknown): void {
+    const text = this.text("mac_address", raw)
+    if (text === undefined) return
+    const value = Values.macAddress(text)
+    if (value === undefined) return this.drop("mac_address", "not a valid MAC address")
+    this.addValue("mac-addr", value)
+  }
+
+  infectedPath(raw: unknown): void {
+    const text = this.text("infected_path", raw)
+    if (text === undefined) return
+    const parts = Values.splitPath(text)
+    if (parts === undefined) return
+
+    let directoryId: string | undefined
+    if (parts.directory !== undefined) {
+      directoryId = scoId("directory", { path: parts.directory })
+      this.add({ type: "directory", spec_version: "2.1", id: directoryId, path: parts.directory })
+    }
+    if (parts.file !== undefined) {
+      const file = directoryId === undefined
+        ? { name: parts.file }
+        : { name: parts.file, parent_directory_ref: directoryId }
+      this.add({ type: "file", spec_version: "2.1", id: scoId("file", file), ...file })
+    }
+  }
+
+  userAgent(raw: unknown): void {
+    const value = this.text("user_agent", raw)
+    if (value !== undefined) this.addValue("user-agent", value)
+  }
+
+  /** A present string value, trimmed; anything else that is present is dropped. */
+  private text(field: string, raw: unknown): string | undefined {
+    if (isAbsent(raw)) return undefined
+    if (typeof raw === "string") return raw.trim()
+    this.drop(field, "not a text value")
+    return undefined
+  }
+
+  private drop(field: string, reason: string): void {
+    this.dropped.push({ field, reason })
+  }
+
+  private addValue(type: string, value: string): void {
+    this.add({ type, spec_version: "2.1", id: valueScoId(type, value), value })
+  }
+
+  private add(observable: StixObject): void {
+    if (this.ids.has(observable.id)) return
+    this.ids.add(observable.id)
+    this.list.push({
+      ...observable,
+      x_opencti_created_by_ref: this.context.authorId,
+      object_marking_refs: this.context.markingRefs
+    })
+  }
+}
