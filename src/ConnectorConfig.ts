@@ -2,11 +2,30 @@
  * The connector's settings: `config.yml` (path from `CONFIG_FILE`, else `./config.yml`) and the
  * environment, the environment winning, with the names every OpenCTI connector uses.
  *
+ * Every value goes through one validation step that reports all problems at once, one line per
+ * problem naming the environment variable, what is wrong and what is accepted. As in the Python
+ * connectors, `yes`/`true` and `no`/`false` are booleans and an empty value means the default.
+ *
  * @since 0.1.0
  */
-import type { Duration, Redacted } from "effect"
-import { Context, Data } from "effect"
+import type { ConfigError } from "effect"
+import {
+  Clock,
+  Config,
+  ConfigProvider,
+  Context,
+  Data,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Option,
+  Redacted
+} from "effect"
+import { readFile } from "node:fs/promises"
+import { parseDocument } from "yaml"
 import type { WatchlistType } from "./BreachRecord.js"
+import { watchlistTypes } from "./BreachRecord.js"
 
 /**
  * Settings that could not be read. One problem per line, each naming the variable, what is wrong
@@ -64,7 +83,9 @@ export interface Settings {
     readonly name: string
     readonly scope: ReadonlyArray<string>
     readonly logLevel: LogLevelSetting
+    /** Zero: run once. */
     readonly durationPeriod: Duration.Duration
+    /** Also `true` when the duration period is zero. */
     readonly runAndTerminate: boolean
     readonly queueThresholdMb: number
     readonly queueProtocol: "amqp" | "api"
@@ -97,6 +118,30 @@ export interface Settings {
 }
 
 /**
+ * One value of `config.yml` or of a {@link ConfigInput}. Lists stand for comma-separated values.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConfigValue =
+  | string
+  | number
+  | boolean
+  | Redacted.Redacted<string>
+  | ReadonlyArray<string | number>
+
+/**
+ * Settings as a plain object in the shape of `config.yml`: a section per prefix of the environment
+ * name, keyed by the rest of it in lower case (`SPYCLOUD_TLP_LEVEL` is `spycloud.tlp_level`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConfigInput = {
+  readonly [S in Section]?: { readonly [K in SectionKey<S>]?: ConfigValue }
+}
+
+/**
  * @since 0.1.0
  * @category services
  */
@@ -114,3 +159,784 @@ export const conversionSettings = (settings: Settings): ConversionSettings => ({
   tlpLevel: settings.spycloud.tlpLevel,
   includeSecrets: settings.spycloud.includeSecrets
 })
+
+const loadSettings = (mode: Mode) =>
+  Effect.gen(function*() {
+    const environment = yield* Effect.configProviderWith(Effect.succeed)
+    const file = yield* readConfigFile(environment)
+    const provider = environment.pipe(
+      ConfigProvider.constantCase,
+      ConfigProvider.orElse(() => ConfigProvider.fromJson(file.values))
+    )
+    return yield* decodeWith(provider, mode, file.problems)
+  })
+
+/**
+ * Reads and validates everything `run` needs from `config.yml` and the current `ConfigProvider`
+ * (the environment by default). Fails with every problem found, missing required settings
+ * included. Logs a warning for each severity code SpyCloud does not document.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const load: Effect.Effect<Settings, ConnectorConfigError> = loadSettings("run").pipe(
+  Effect.withSpan("ConnectorConfig.load")
+)
+
+/**
+ * Reads only what `demo`, `convert` and library use need: the connector name, log level, TLP
+ * level, secrets opt-in, severity levels, watchlist types, import start date, request timeout and
+ * window size. The credentials and addresses are placeholders (`http://127.0.0.1:0`) that reach
+ * nothing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const loadOffline: Effect.Effect<Settings, ConnectorConfigError> = loadSettings(
+  "offline"
+).pipe(Effect.withSpan("ConnectorConfig.loadOffline"))
+
+/**
+ * Settings from a plain object in the shape of `config.yml`, with the same validation as
+ * {@link load}; `offline: true` validates like {@link loadOffline}. Neither the environment nor
+ * `config.yml` is read.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromObject = (
+  input: ConfigInput,
+  options?: { readonly offline?: boolean }
+): Effect.Effect<Settings, ConnectorConfigError> =>
+  Effect.suspend(() => {
+    const normalized = sectionValues(input, "the settings object")
+    return decodeWith(
+      ConfigProvider.fromJson(normalized.values),
+      options?.offline === true ? "offline" : "run",
+      normalized.problems
+    )
+  }).pipe(Effect.withSpan("ConnectorConfig.fromObject"))
+
+/**
+ * The credential offline settings carry: a placeholder sent nowhere and hidden nowhere.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const offlineSecret: Redacted.Redacted<string> = Redacted.make("offline")
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ConnectorConfig, ConnectorConfigError> = Layer.effect(
+  ConnectorConfig,
+  load
+)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOffline: Layer.Layer<ConnectorConfig, ConnectorConfigError> = Layer.effect(
+  ConnectorConfig,
+  loadOffline
+)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromObject = (
+  input: ConfigInput,
+  options?: { readonly offline?: boolean }
+): Layer.Layer<ConnectorConfig, ConnectorConfigError> =>
+  Layer.effect(ConnectorConfig, fromObject(input, options))
+
+/**
+ * Every setting with its environment name and value, one per line, for `check-config`. Secrets
+ * show as `********`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatSettings = (settings: Settings): string => {
+  const { connector, mq, opencti, spycloud } = settings
+  const shown = {
+    OPENCTI_URL: withoutPassword(opencti.url),
+    OPENCTI_TOKEN: masked,
+    CONNECTOR_ID: connector.id,
+    CONNECTOR_NAME: connector.name,
+    CONNECTOR_SCOPE: connector.scope.join(","),
+    CONNECTOR_LOG_LEVEL: connector.logLevel,
+    CONNECTOR_DURATION_PERIOD: Duration.isZero(connector.durationPeriod)
+      ? "0 (run once)"
+      : isoDuration(connector.durationPeriod),
+    CONNECTOR_RUN_AND_TERMINATE: String(connector.runAndTerminate),
+    CONNECTOR_QUEUE_THRESHOLD: String(connector.queueThresholdMb),
+    CONNECTOR_QUEUE_PROTOCOL: connector.queueProtocol,
+    CONNECTOR_API_BUNDLE_MAX_OBJECTS: String(connector.apiBundleMaxObjects),
+    SPYCLOUD_API_BASE_URL: withoutPassword(spycloud.baseUrl),
+    SPYCLOUD_API_KEY: masked,
+    SPYCLOUD_SEVERITY_LEVELS: spycloud.severityLevels.length > 0
+      ? spycloud.severityLevels.join(",")
+      : "(all)",
+    SPYCLOUD_WATCHLIST_TYPES: spycloud.watchlistTypes.length > 0
+      ? spycloud.watchlistTypes.join(",")
+      : "(all, one unfiltered query)",
+    SPYCLOUD_TLP_LEVEL: spycloud.tlpLevel,
+    SPYCLOUD_IMPORT_START_DATE: spycloud.importStartDate,
+    SPYCLOUD_INCLUDE_SECRETS: String(spycloud.includeSecrets),
+    SPYCLOUD_REQUEST_TIMEOUT: isoDuration(spycloud.requestTimeout),
+    SPYCLOUD_WINDOW_MAX_RECORDS: String(spycloud.windowMaxRecords),
+    MQ_HOST: mq.host ?? fromRegistration,
+    MQ_PORT: mq.port === undefined ? fromRegistration : String(mq.port),
+    MQ_VHOST: mq.vhost ?? fromRegistration,
+    MQ_USE_SSL: mq.useSsl === undefined ? fromRegistration : String(mq.useSsl),
+    MQ_USER: mq.user ?? fromRegistration,
+    MQ_PASS: mq.pass === undefined ? fromRegistration : masked
+  } satisfies Record<SettingName, string>
+
+  const width = Math.max(...settingNames.map((name) => name.length)) + 2
+  const text = settingNames.map((name) => `${name.padEnd(width)}${shown[name]}`).join("\n")
+  return scrub(text, secretValues(settings))
+}
+
+type Mode = "run" | "offline"
+
+type Section = "opencti" | "connector" | "spycloud" | "mq"
+
+type SectionKey<S extends Section, N extends SettingName = SettingName> = N extends
+  `${Uppercase<S>}_${infer K}` ? Lowercase<K> : never
+
+type SettingName = (typeof settingNames)[number]
+
+type SecretName = "OPENCTI_TOKEN" | "SPYCLOUD_API_KEY" | "MQ_PASS"
+
+type PlainName = Exclude<SettingName, SecretName>
+
+/** In the order `check-config` prints them and the documentation lists them. */
+const settingNames = [
+  "OPENCTI_URL",
+  "OPENCTI_TOKEN",
+  "CONNECTOR_ID",
+  "CONNECTOR_NAME",
+  "CONNECTOR_SCOPE",
+  "CONNECTOR_LOG_LEVEL",
+  "CONNECTOR_DURATION_PERIOD",
+  "CONNECTOR_RUN_AND_TERMINATE",
+  "CONNECTOR_QUEUE_THRESHOLD",
+  "CONNECTOR_QUEUE_PROTOCOL",
+  "CONNECTOR_API_BUNDLE_MAX_OBJECTS",
+  "SPYCLOUD_API_BASE_URL",
+  "SPYCLOUD_API_KEY",
+  "SPYCLOUD_SEVERITY_LEVELS",
+  "SPYCLOUD_WATCHLIST_TYPES",
+  "SPYCLOUD_TLP_LEVEL",
+  "SPYCLOUD_IMPORT_START_DATE",
+  "SPYCLOUD_INCLUDE_SECRETS",
+  "SPYCLOUD_REQUEST_TIMEOUT",
+  "SPYCLOUD_WINDOW_MAX_RECORDS",
+  "MQ_HOST",
+  "MQ_PORT",
+  "MQ_VHOST",
+  "MQ_USE_SSL",
+  "MQ_USER",
+  "MQ_PASS"
+] as const
+
+const secretNames: ReadonlyArray<SettingName> = ["OPENCTI_TOKEN", "SPYCLOUD_API_KEY", "MQ_PASS"]
+
+const offlineNames: ReadonlyArray<SettingName> = [
+  "CONNECTOR_NAME",
+  "CONNECTOR_LOG_LEVEL",
+  "SPYCLOUD_SEVERITY_LEVELS",
+  "SPYCLOUD_WATCHLIST_TYPES",
+  "SPYCLOUD_TLP_LEVEL",
+  "SPYCLOUD_IMPORT_START_DATE",
+  "SPYCLOUD_INCLUDE_SECRETS",
+  "SPYCLOUD_REQUEST_TIMEOUT",
+  "SPYCLOUD_WINDOW_MAX_RECORDS"
+]
+
+const sections: ReadonlyArray<Section> = ["opencti", "connector", "spycloud", "mq"]
+
+const defaults = {
+  connectorName: "SpyCloud",
+  scope: ["spycloud"],
+  durationPeriod: Duration.hours(1),
+  queueThresholdMb: 500,
+  apiBundleMaxObjects: 5000,
+  baseUrl: "https://api.spycloud.io/enterprise-v2/",
+  tlpLevel: "amber+strict",
+  importStartDate: "1970-01-01",
+  requestTimeout: Duration.seconds(60),
+  windowMaxRecords: 10_000
+} as const
+
+const offline = {
+  url: "http://127.0.0.1:0",
+  connectorId: "00000000-0000-0000-0000-000000000000",
+  baseUrl: "http://127.0.0.1:0/"
+} as const
+
+const examples = {
+  openctiUrl: "http://opencti:8080",
+  connectorId: "4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37"
+} as const
+
+const requiredHints = {
+  OPENCTI_URL: `set it to the platform's address, e.g. ${examples.openctiUrl}.`,
+  OPENCTI_TOKEN: "set it to the API token of the OpenCTI user the connector acts as.",
+  CONNECTOR_ID: `set it to a UUID chosen once and kept, e.g. ${examples.connectorId}.`,
+  SPYCLOUD_API_KEY: "set it to your SpyCloud Enterprise API key."
+} as const
+
+const documentedSeverities: ReadonlyArray<number> = [2, 5, 20, 25, 26, 30]
+
+const tlpLevels: ReadonlyArray<TlpLevel> = [
+  "white",
+  "clear",
+  "green",
+  "amber",
+  "amber+strict",
+  "red"
+]
+
+const masked = "********"
+
+const fromRegistration = "(from registration)"
+
+/** Node.js timers cannot wait longer than 2^31 - 1 ms; a longer wait would never end. */
+const longestDuration = Duration.days(24)
+
+const earliestMillis = Date.parse("0001-01-01T00:00:00Z")
+
+interface RawSettings {
+  readonly values: Partial<Record<PlainName, string>>
+  readonly secrets: Partial<Record<SecretName, Redacted.Redacted<string>>>
+}
+
+interface Decoded {
+  readonly settings: Settings
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** What is wrong with a value and what is accepted, as the end of a problem line. */
+type Parse<A> = (text: string) => Either.Either<A, string>
+
+interface SourceValues {
+  readonly values: Record<string, Record<string, string>>
+  readonly problems: ReadonlyArray<string>
+}
+
+const decodeWith = (
+  provider: ConfigProvider.ConfigProvider,
+  mode: Mode,
+  sourceProblems: ReadonlyArray<string>
+): Effect.Effect<Settings, ConnectorConfigError> =>
+  Effect.gen(function*() {
+    const raw = yield* provider.load(rawSettings(mode === "run" ? settingNames : offlineNames))
+      .pipe(
+        Effect.mapError((error: ConfigError.ConfigError) =>
+          new ConnectorConfigError({ problems: [`The settings could not be read: ${error}`] })
+        )
+      )
+    const now = yield* Clock.currentTimeMillis
+    const decoded = decodeSettings(raw, mode, now)
+
+    const problems = [...sourceProblems, ...(Either.isLeft(decoded) ? decoded.left : [])]
+    if (Either.isLeft(decoded) || problems.length > 0) {
+      const secrets = Object.values(raw.secrets).map(Redacted.value)
+      return yield* new ConnectorConfigError({
+        problems: problems.map((problem) => scrub(problem, secrets))
+      })
+    }
+    yield* Effect.forEach(decoded.right.warnings, (warning) => Effect.logWarning(warning), {
+      discard: true
+    })
+    return decoded.right.settings
+  })
+
+const rawSettings = (names: ReadonlyArray<SettingName>): Config.Config<RawSettings> =>
+  Config.all(names.map(rawSetting)).pipe(
+    Config.map((entries) => {
+      const values: Partial<Record<string, string>> = {}
+      const secrets: Partial<Record<string, Redacted.Redacted<string>>> = {}
+      for (const [name, value] of entries) {
+        if (value === undefined) continue
+        if (Redacted.isRedacted(value)) secrets[name] = value
+        else values[name] = value
+      }
+      return { values, secrets }
+    })
+  )
+
+/** `SPYCLOUD_API_BASE_URL` is `api_base_url` in the `spycloud` section; blank means unset. */
+const rawSetting = (
+  name: SettingName
+): Config.Config<readonly [SettingName, string | Redacted.Redacted<string> | undefined]> => {
+  const separator = name.indexOf("_")
+  const section = name.slice(0, separator).toLowerCase()
+  const key = name.slice(separator + 1).toLowerCase()
+  const text = Config.option(Config.string(key)).pipe(
+    Config.nested(section),
+    Config.map(Option.map((value) => value.trim())),
+    Config.map(Option.filter((value) => value.length > 0))
+  )
+  return Config.map(text, (value) => {
+    if (Option.isNone(value)) return [name, undefined] as const
+    return [name, secretNames.includes(name) ? Redacted.make(value.value) : value.value] as const
+  })
+}
+
+const decodeSettings = (
+  raw: RawSettings,
+  mode: Mode,
+  now: number
+): Either.Either<Decoded, ReadonlyArray<string>> => {
+  const problems: Array<string> = []
+  const warnings: Array<string> = []
+
+  const optional = <A>(name: PlainName, parse: Parse<A>, fallback: A): A => {
+    const text = raw.values[name]
+    if (text === undefined) return fallback
+    const parsed = parse(text)
+    if (Either.isRight(parsed)) return parsed.right
+    problems.push(`${name}: ${parsed.left}`)
+    return fallback
+  }
+  const requiredInRun = <A>(
+    name: "OPENCTI_URL" | "CONNECTOR_ID",
+    parse: Parse<A>,
+    placeholder: A
+  ): A => {
+    if (mode === "offline") return placeholder
+    if (raw.values[name] === undefined) problems.push(`${name} is required: ${requiredHints[name]}`)
+    return optional(name, parse, placeholder)
+  }
+  const secretInRun = (name: "OPENCTI_TOKEN" | "SPYCLOUD_API_KEY"): Redacted.Redacted<string> => {
+    if (mode === "offline") return offlineSecret
+    const value = raw.secrets[name]
+    if (value === undefined) problems.push(`${name} is required: ${requiredHints[name]}`)
+    return value ?? offlineSecret
+  }
+  const list = <A>(name: PlainName, parseItem: Parse<A>, fallback: ReadonlyArray<A>) => {
+    const text = raw.values[name]
+    if (text === undefined) return fallback
+    const items: Array<A> = []
+    for (const part of text.split(",").map((item) => item.trim()).filter((item) => item !== "")) {
+      const parsed = parseItem(part)
+      if (Either.isLeft(parsed)) problems.push(`${name}: ${parsed.left}`)
+      else if (!items.includes(parsed.right)) items.push(parsed.right)
+    }
+    return items.length > 0 ? items : fallback
+  }
+
+  const durationPeriod = optional(
+    "CONNECTOR_DURATION_PERIOD",
+    duration({ zero: true, accepted: periodAccepted }),
+    defaults.durationPeriod
+  )
+  const severityLevels = list("SPYCLOUD_SEVERITY_LEVELS", positiveInteger(severityAccepted), [])
+  for (const code of severityLevels) {
+    if (!documentedSeverities.includes(code)) {
+      warnings.push(
+        `SPYCLOUD_SEVERITY_LEVELS: ${code} is not a severity code SpyCloud documents ` +
+          `(${documentedSeverities.join(", ")}); it is sent as configured.`
+      )
+    }
+  }
+
+  const settings: Settings = {
+    opencti: {
+      url: requiredInRun("OPENCTI_URL", httpUrl(examples.openctiUrl), offline.url),
+      token: secretInRun("OPENCTI_TOKEN")
+    },
+    connector: {
+      id: requiredInRun("CONNECTOR_ID", uuid, offline.connectorId),
+      name: optional("CONNECTOR_NAME", Either.right, defaults.connectorName),
+      scope: list("CONNECTOR_SCOPE", Either.right, defaults.scope),
+      logLevel: optional("CONNECTOR_LOG_LEVEL", logLevel, "info"),
+      durationPeriod,
+      runAndTerminate: optional("CONNECTOR_RUN_AND_TERMINATE", boolean, false) ||
+        Duration.isZero(durationPeriod),
+      queueThresholdMb: optional(
+        "CONNECTOR_QUEUE_THRESHOLD",
+        positiveNumber("a queue size in MB, e.g. 500"),
+        defaults.queueThresholdMb
+      ),
+      queueProtocol: optional("CONNECTOR_QUEUE_PROTOCOL", queueProtocol, "amqp"),
+      apiBundleMaxObjects: optional(
+        "CONNECTOR_API_BUNDLE_MAX_OBJECTS",
+        positiveInteger("a number of objects, e.g. 5000"),
+        defaults.apiBundleMaxObjects
+      )
+    },
+    spycloud: {
+      baseUrl: mode === "offline" ? offline.baseUrl : optional(
+        "SPYCLOUD_API_BASE_URL",
+        httpUrl(defaults.baseUrl),
+        defaults.baseUrl
+      ),
+      apiKey: secretInRun("SPYCLOUD_API_KEY"),
+      severityLevels,
+      watchlistTypes: list("SPYCLOUD_WATCHLIST_TYPES", watchlistType, []),
+      tlpLevel: optional("SPYCLOUD_TLP_LEVEL", tlpLevel, defaults.tlpLevel),
+      importStartDate: optional(
+        "SPYCLOUD_IMPORT_START_DATE",
+        importStartDate(now),
+        defaults.importStartDate
+      ),
+      includeSecrets: optional("SPYCLOUD_INCLUDE_SECRETS", boolean, false),
+      requestTimeout: optional(
+        "SPYCLOUD_REQUEST_TIMEOUT",
+        duration({ zero: false, accepted: timeoutAccepted }),
+        defaults.requestTimeout
+      ),
+      windowMaxRecords: optional(
+        "SPYCLOUD_WINDOW_MAX_RECORDS",
+        positiveInteger("a number of records, e.g. 10000"),
+        defaults.windowMaxRecords
+      )
+    },
+    mq: {
+      host: raw.values.MQ_HOST,
+      port: optional("MQ_PORT", port, undefined),
+      vhost: raw.values.MQ_VHOST,
+      useSsl: optional("MQ_USE_SSL", boolean, undefined),
+      user: raw.values.MQ_USER,
+      pass: raw.secrets.MQ_PASS
+    }
+  }
+  return problems.length > 0
+    ? Either.left(problems.sort((a, b) => settingRank(a) - settingRank(b)))
+    : Either.right({ settings, warnings })
+}
+
+/** Problems are listed in the order of the settings they are about. */
+const settingRank = (problem: string): number =>
+  settingNames.findIndex((name) => name === /^[A-Z_]+/.exec(problem)?.[0])
+
+const periodAccepted =
+  "expected an ISO 8601 duration such as PT30M, PT1H or P1D, a number of seconds, or 0 to run once"
+
+const timeoutAccepted =
+  "expected an ISO 8601 duration such as PT60S or a number of seconds such as 60"
+
+const severityAccepted =
+  "severity codes such as 2, 5, 20, 25, 26, 30, comma-separated, or empty for all"
+
+const httpUrl = (example: string): Parse<string> => (text) => {
+  const url = URL.canParse(text) ? new URL(text) : undefined
+  return url !== undefined && (url.protocol === "http:" || url.protocol === "https:") &&
+      url.hostname !== ""
+    ? Either.right(text)
+    : Either.left(`${quote(text)} is not an http(s) URL; expected e.g. ${example}.`)
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const uuid: Parse<string> = (text) =>
+  uuidPattern.test(text)
+    ? Either.right(text)
+    : Either.left(
+      `${
+        quote(text)
+      } is not a UUID; expected one chosen once and kept, e.g. ${examples.connectorId}.`
+    )
+
+const boolean: Parse<boolean> = (text) => {
+  const word = text.toLowerCase()
+  if (word === "true" || word === "yes") return Either.right(true)
+  if (word === "false" || word === "no") return Either.right(false)
+  return Either.left(`${quote(text)} is not a boolean; accepted: true, false, yes, no.`)
+}
+
+const positiveInteger = (accepted: string): Parse<number> => (text) => {
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  return Number.isSafeInteger(value) && value > 0
+    ? Either.right(value)
+    : Either.left(`${quote(text)} is not a positive integer; accepted: ${accepted}.`)
+}
+
+const positiveNumber = (accepted: string): Parse<number> => (text) => {
+  const value = /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : Number.NaN
+  return Number.isFinite(value) && value > 0
+    ? Either.right(value)
+    : Either.left(`${quote(text)} is not a positive number; accepted: ${accepted}.`)
+}
+
+const port: Parse<number> = (text) => {
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  return value >= 1 && value <= 65_535
+    ? Either.right(value)
+    : Either.left(`${quote(text)} is not a port number; accepted: an integer from 1 to 65535.`)
+}
+
+const logLevel: Parse<LogLevelSetting> = (text) => {
+  const level = text.toLowerCase()
+  if (level === "warn" || level === "warning") return Either.right("warning")
+  if (level === "debug" || level === "info" || level === "error") return Either.right(level)
+  return Either.left(
+    `${quote(text)} is not a log level; accepted: debug, info, warn, warning, error.`
+  )
+}
+
+const queueProtocol: Parse<"amqp" | "api"> = (text) => {
+  const protocol = text.toLowerCase()
+  return protocol === "amqp" || protocol === "api"
+    ? Either.right(protocol)
+    : Either.left(`${quote(text)} is not a queue protocol; accepted: amqp, api.`)
+}
+
+const watchlistType: Parse<WatchlistType> = (text) => {
+  const type = watchlistTypes.find((candidate) => candidate === text.toLowerCase())
+  return type !== undefined
+    ? Either.right(type)
+    : Either.left(
+      `${quote(text)} is not a watchlist type; accepted: ${watchlistTypes.join(", ")}, ` +
+        "comma-separated, or empty for one unfiltered query."
+    )
+}
+
+const tlpLevel: Parse<TlpLevel> = (text) => {
+  const level = tlpLevels.find((candidate) => candidate === text.toLowerCase().replace(/^tlp:/, ""))
+  return level !== undefined
+    ? Either.right(level)
+    : Either.left(
+      `${quote(text)} is not a TLP level; accepted: ${tlpLevels.join(", ")} ` +
+        "(any case, with or without \"TLP:\")."
+    )
+}
+
+const duration = (options: {
+  readonly zero: boolean
+  readonly accepted: string
+}): Parse<Duration.Duration> =>
+(text) => {
+  const seconds = /^\d+(?:\.\d+)?$/.test(text) ? Number(text) : undefined
+  const iso = seconds === undefined ? parseIsoDuration(text) : undefined
+  if (seconds === undefined && iso === undefined) {
+    return Either.left(`${quote(text)} is not a duration; ${options.accepted}.`)
+  }
+  if (iso?.calendar === true) {
+    return Either.left(
+      `${quote(text)} counts years or months, which have no fixed length; use weeks, days, ` +
+        "hours, minutes or seconds, e.g. P30D."
+    )
+  }
+  const value = Duration.millis(seconds !== undefined ? seconds * 1000 : iso!.fixedMillis)
+  if (Duration.isZero(value) && !options.zero) {
+    return Either.left(`${quote(text)} is zero; ${options.accepted}.`)
+  }
+  if (Duration.greaterThan(value, longestDuration)) {
+    return Either.left(
+      `${quote(text)} is longer than 24 days, the longest wait a timer supports; use P24D or less.`
+    )
+  }
+  return Either.right(value)
+}
+
+const importStartDate = (now: number): Parse<string> => (text) => {
+  const instant = parseDateTime(text) ?? before(now, parseIsoDuration(text))
+  return instant !== undefined && instant >= earliestMillis
+    ? Either.right(new Date(instant).toISOString().slice(0, 10))
+    : Either.left(
+      `${quote(text)} is neither a date nor a duration; accepted: a date such as 2024-01-31, ` +
+        "a date-time such as 2024-01-31T00:00:00Z, or an ISO 8601 duration such as P90D " +
+        "for that long ago."
+    )
+}
+
+interface IsoDuration {
+  /** Whole years and months, the parts without a fixed length. */
+  readonly months: number
+  readonly calendar: boolean
+  readonly fixedMillis: number
+}
+
+const number = String.raw`(\d+(?:[.,]\d+)?)`
+
+const isoDurationPattern = new RegExp(
+  `^P(?!$)(?:${number}Y)?(?:${number}M)?(?:${number}W)?(?:${number}D)?` +
+    `(?:T(?=\\d)(?:${number}H)?(?:${number}M)?(?:${number}S)?)?$`,
+  "i"
+)
+
+const parseIsoDuration = (text: string): IsoDuration | undefined => {
+  const match = isoDurationPattern.exec(text)
+  if (match === null) return undefined
+  const [years, months, weeks, days, hours, minutes, seconds] = match.slice(1).map((part) =>
+    part === undefined ? 0 : Number(part.replace(",", "."))
+  ) as [number, number, number, number, number, number, number]
+  if (!Number.isInteger(years) || !Number.isInteger(months)) return undefined
+  return {
+    months: years * 12 + months,
+    calendar: match[1] !== undefined || match[2] !== undefined,
+    fixedMillis: ((((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000
+  }
+}
+
+/** The instant that long before `now`, months counted on the calendar (a month end clamps). */
+const before = (now: number, ago: IsoDuration | undefined): number | undefined => {
+  if (ago === undefined) return undefined
+  const start = new Date(now)
+  const day = start.getUTCDate()
+  start.setUTCDate(1)
+  start.setUTCMonth(start.getUTCMonth() - ago.months)
+  const lastDay = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 0))
+  start.setUTCDate(Math.min(day, lastDay.getUTCDate()))
+  const instant = start.getTime() - ago.fixedMillis
+  return Number.isFinite(instant) ? instant : undefined
+}
+
+const dateTimePattern =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+
+/** A date or a date-time; without a zone it is UTC. */
+const parseDateTime = (text: string): number | undefined => {
+  const match = dateTimePattern.exec(text)
+  if (match === null) return undefined
+  const [year, month, day, hours, minutes, seconds] = match.slice(1, 7).map((part) =>
+    part === undefined ? 0 : Number(part)
+  ) as [number, number, number, number, number, number]
+  const date = new Date(0)
+  date.setUTCFullYear(year, month - 1, day)
+  date.setUTCHours(hours, minutes, seconds)
+  const valid = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day && hours < 24 && minutes < 60 && seconds < 60
+  return valid ? date.getTime() - zoneOffsetMillis(match[7]) : undefined
+}
+
+const zoneOffsetMillis = (zone: string | undefined): number => {
+  if (zone === undefined || zone.toUpperCase() === "Z") return 0
+  const digits = zone.slice(1).replace(":", "")
+  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || "0")
+  return (zone.startsWith("-") ? -1 : 1) * minutes * 60_000
+}
+
+const readConfigFile = (
+  environment: ConfigProvider.ConfigProvider
+): Effect.Effect<SourceValues> =>
+  Effect.gen(function*() {
+    const configured = yield* environment.load(Config.option(Config.string("CONFIG_FILE"))).pipe(
+      Effect.map(Option.filter((path) => path.trim() !== "")),
+      Effect.orElseSucceed(() => Option.none<string>())
+    )
+    const path = Option.getOrElse(configured, () => "config.yml").trim()
+    const read = yield* Effect.promise(() =>
+      readFile(path, "utf8").then(Either.right, (error: NodeJS.ErrnoException) =>
+        Either.left(error.code ?? "unknown error"))
+    )
+    if (Either.isLeft(read)) {
+      if (read.left !== "ENOENT") {
+        return noValues(
+          `${path} cannot be read (${read.left}); fix its permissions or point CONFIG_FILE at ` +
+            "another file."
+        )
+      }
+      return Option.isSome(configured)
+        ? noValues(
+          `CONFIG_FILE: ${path} does not exist; create it, or unset CONFIG_FILE to read ` +
+            "./config.yml when there is one."
+        )
+        : noValues()
+    }
+
+    const document = parseDocument(read.right)
+    const [error] = document.errors
+    if (error !== undefined) {
+      // The parser's message quotes the offending lines, which may hold a secret: keep its first.
+      const reason = error.message.split("\n")[0]!.replace(/:$/, "")
+      return noValues(
+        `${path} is not valid YAML: ${reason}; fix it or point CONFIG_FILE at another file.`
+      )
+    }
+    return sectionValues(document.toJS(), path)
+  })
+
+const noValues = (...problems: ReadonlyArray<string>): SourceValues => ({ values: {}, problems })
+
+/** Section values as strings; lists become comma-separated values. */
+const sectionValues = (document: unknown, origin: string): SourceValues => {
+  if (document === null || document === undefined) return noValues()
+  if (!isRecord(document)) {
+    return noValues(
+      `${origin} is not a mapping of sections; expected ${sections.map((s) => `${s}:`).join(", ")}.`
+    )
+  }
+  const values: Record<string, Record<string, string>> = {}
+  const problems: Array<string> = []
+  for (const section of sections) {
+    const entries = document[section]
+    if (entries === null || entries === undefined) continue
+    if (!isRecord(entries)) {
+      problems.push(`${origin}: ${section} is not a mapping of settings.`)
+      continue
+    }
+    values[section] = {}
+    for (const [key, value] of Object.entries(entries)) {
+      const text = scalarText(value)
+      if (text !== undefined) {
+        values[section][key] = text
+        continue
+      }
+      const name = `${section}_${key}`.toUpperCase()
+      if (value !== null && settingNames.some((known) => known === name)) {
+        problems.push(
+          `${name}: ${section}.${key} in ${origin} is neither a single value nor a list.`
+        )
+      }
+    }
+  }
+  return { values, problems }
+}
+
+const scalarText = (value: unknown): string | undefined => {
+  if (typeof value === "string") return value
+  if (typeof value === "number" || typeof value === "boolean") return String(value)
+  if (Redacted.isRedacted(value)) return scalarText(Redacted.value(value))
+  if (Array.isArray(value) && value.every((item) => scalarText(item) !== undefined)) {
+    return value.map(scalarText).join(",")
+  }
+  return undefined
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value) &&
+  !Redacted.isRedacted(value)
+
+const quote = (text: string): string =>
+  JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text)
+
+const secretValues = (settings: Settings): ReadonlyArray<string> =>
+  [settings.opencti.token, settings.spycloud.apiKey, settings.mq.pass].flatMap((secret) =>
+    secret === undefined ? [] : [Redacted.value(secret)]
+  )
+
+const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
+  secrets.reduce(
+    (scrubbed, secret) => secret.length >= 4 ? scrubbed.replaceAll(secret, masked) : scrubbed,
+    text
+  )
+
+const withoutPassword = (url: string): string => {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined
+  if (parsed === undefined || parsed.password === "") return url
+  parsed.password = masked
+  return parsed.href
+}
+
+const isoDuration = (value: Duration.Duration): string => {
+  const millis = Duration.toMillis(value)
+  const days = Math.floor(millis / 86_400_000)
+  const hours = Math.floor(millis / 3_600_000) % 24
+  const minutes = Math.floor(millis / 60_000) % 60
+  const seconds = (millis % 60_000) / 1000
+  const time = [[hours, "H"], [minutes, "M"], [seconds, "S"]] as const
+  const timePart = time.filter(([amount]) => amount > 0).map(([amount, unit]) => `${amount}${unit}`)
+  const datePart = days > 0 ? `${days}D` : ""
+  if (datePart === "" && timePart.length === 0) return "PT0S"
+  return `P${datePart}${timePart.length > 0 ? `T${timePart.join("")}` : ""}`
+}
