@@ -1,6 +1,6 @@
 import { afterAll, assert, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Layer, Logger, Redacted, TestClock } from "effect"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Settings } from "../src/ConnectorConfig.js"
@@ -553,6 +553,26 @@ describe("config.yml", () => {
         `${nested}: connector is not a mapping of settings.`,
         `SPYCLOUD_TLP_LEVEL: spycloud.tlp_level in ${nested} is neither a single value nor a list.`
       ])
+    }))
+})
+
+describe("config.yml.sample", () => {
+  const sample = readFileSync(new URL("../config.yml.sample", import.meta.url), "utf8")
+
+  it.effect("is valid once the placeholders are replaced, and documents every setting", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-08-18T12:00:00Z"))
+      const file = configFile(
+        sample.replace("id: ChangeMe", "id: 4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37")
+      )
+      const settings = yield* loadWith({ CONFIG_FILE: file })
+      assert.strictEqual(settings.spycloud.importStartDate, "2026-05-20")
+      assert.strictEqual(Redacted.value(settings.spycloud.apiKey), "ChangeMe")
+
+      const names = ConnectorConfig.formatSettings(settings).split("\n").map((line) =>
+        line.split(" ")[0]!
+      )
+      assert.deepStrictEqual(names.filter((name) => !sample.includes(`# ${name}`)), [])
     }))
 })
 
