@@ -75,7 +75,9 @@ const demo = Command.make(
       const days = demoDays
       const simulator = yield* Simulator.start({ records, seed: demoSeed, until: today, days })
       const startedAt = yield* Clock.currentTimeMillis
-      yield* Console.error(`SpyCloud simulator listening at ${simulator.baseUrl}`)
+      yield* Effect.logInfo("SpyCloud simulator listening").pipe(
+        Effect.annotateLogs({ url: simulator.baseUrl, records })
+      )
 
       const spycloud = SpyCloudHttp.layerWith({
         baseUrl: simulator.baseUrl,

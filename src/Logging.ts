@@ -9,7 +9,17 @@
  * @since 0.1.0
  */
 import type { HashMap } from "effect"
-import { Cause, Effect, Inspectable, Layer, Logger, LogLevel, Redacted } from "effect"
+import {
+  Cause,
+  Effect,
+  FiberRef,
+  HashSet,
+  Inspectable,
+  Layer,
+  Logger,
+  LogLevel,
+  Redacted
+} from "effect"
 import type { LogLevelSetting, Settings } from "./ConnectorConfig.js"
 import { ConnectorConfig, offlineSecret } from "./ConnectorConfig.js"
 
@@ -45,14 +55,16 @@ export const make = (options: Options): Logger.Logger<unknown, void> => {
 }
 
 /**
- * Replaces Effect's default logger by the JSON logger and sets the minimum level.
+ * Makes the JSON logger the only logger and sets the minimum level.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<never> =>
   Layer.merge(
-    Logger.replace(Logger.defaultLogger, make(options)),
+    Layer.scopedDiscard(
+      Effect.locallyScoped(FiberRef.currentLoggers, HashSet.make(make(options)))
+    ),
     Logger.minimumLogLevel(logLevel(options.level))
   )
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect } from "effect"
+import { Console, Effect, Layer } from "effect"
 import { cli } from "./Cli.js"
+import * as Logging from "./Logging.js"
 
 cli(process.argv).pipe(
   Effect.catchIf(
@@ -12,6 +13,8 @@ cli(process.argv).pipe(
         Effect.zipRight(Effect.fail(error))
       )
   ),
-  Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  Effect.provide(
+    Layer.merge(NodeContext.layer, Logging.layer({ name: "SpyCloud", level: "info" }))
+  ),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )
