@@ -23,7 +23,6 @@ import {
   Duration,
   Effect,
   Either,
-  Exit,
   Layer,
   Option,
   Redacted,
@@ -176,7 +175,8 @@ export const make = (
         retryWhile("transient", policies.transient, policies),
         retryWhile("throttling", policies.throttling, policies),
         retryWhile("forbidden", policies.forbidden, policies),
-        Effect.mapError((failure) => toSpyCloudError(failure, baseUrl, scrub))
+        Effect.mapError((failure) => toSpyCloudError(failure, baseUrl, scrub)),
+        Effect.annotateLogs({ service: "SpyCloudApi" })
       )
     }
 
@@ -195,26 +195,29 @@ export const make = (
         Effect.map(fetchPage(query, cursor), ({ next, page }) =>
           [page, next === undefined ? Option.none() : Option.some(next)] as const))
 
-    const catalogCache = yield* Cache.makeWith({
+    const catalogCache = yield* Cache.make({
       capacity: 100_000,
+      timeToLive: Duration.infinity,
       lookup: (sourceId: number) =>
         fetch({ path: `breach/catalog/${sourceId}`, params: {} }, decodeCatalogAnswer).pipe(
           Effect.flatMap((entry) =>
             warnUnusable(entry, sourceId)
           ),
+          Effect.annotateLogs({ service: "SpyCloudApi" }),
           Effect.withSpan("SpyCloudApi.catalogLookup", { attributes: { sourceId } })
-        ),
-      // Failures are not remembered: the next caller asks SpyCloud again.
-      timeToLive: Exit.match({ onFailure: () => Duration.zero, onSuccess: () => Duration.infinity })
+        )
     })
 
     return {
       breachPages,
       catalogEntry: Effect.fn("SpyCloudApi.catalogEntry")((sourceId: number) =>
-        catalogCache.get(sourceId)
+        catalogCache.get(sourceId).pipe(
+          // A failure is not remembered: the next caller asks SpyCloud again.
+          Effect.tapError(() => catalogCache.invalidate(sourceId))
+        )
       )
     } satisfies SpyCloudApiShape
-  }).pipe(Effect.annotateLogs({ service: "SpyCloudApi" }))
+  })
 
 /**
  * The SpyCloud API with explicit options, for use without `ConnectorConfig`.
