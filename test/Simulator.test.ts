@@ -261,13 +261,15 @@ describe("Dataset", () => {
     expect(dataset.catalogEntry(1)).toBe(undefined)
   })
 
-  it("generates a record in well under 10 microseconds", () => {
+  it("generates a record in well under 10 microseconds of CPU time", () => {
     const big = makeDataset({ seed: 3, records: 1_000_000, until: "2026-08-18", days: 90 })
     let best = Infinity
-    for (let run = 0; run < 3; run++) {
-      const started = performance.now()
+    // CPU time rather than wall time: other processes share the machine while tests run.
+    for (let run = 0; run < 5; run++) {
+      const started = process.cpuUsage()
       for (let index = run * 50_000; index < (run + 1) * 50_000; index++) big.recordAt(index)
-      best = Math.min(best, ((performance.now() - started) * 1000) / 50_000)
+      const used = process.cpuUsage(started)
+      best = Math.min(best, (used.user + used.system) / 50_000)
     }
     expect(best).toBeLessThan(10)
   })

@@ -133,7 +133,7 @@ export const make = (
       }))
     )
 
-    const fetch = <A>(
+    const fetchJson = <A>(
       request: Request,
       decode: (body: unknown) => Either.Either<A, string>
     ): Effect.Effect<A, SpyCloudError> => {
@@ -181,7 +181,7 @@ export const make = (
     }
 
     const fetchPage = (query: WatchlistQuery, cursor: string | undefined) =>
-      fetch(
+      fetchJson(
         { path: "breach/data/watchlist", params: watchlistParams(query, cursor) },
         (body) => decodePage(body, cursor)
       ).pipe(
@@ -199,7 +199,7 @@ export const make = (
       capacity: 100_000,
       timeToLive: Duration.infinity,
       lookup: (sourceId: number) =>
-        fetch({ path: `breach/catalog/${sourceId}`, params: {} }, decodeCatalogAnswer).pipe(
+        fetchJson({ path: `breach/catalog/${sourceId}`, params: {} }, decodeCatalogAnswer).pipe(
           Effect.flatMap((entry) =>
             warnUnusable(entry, sourceId)
           ),
