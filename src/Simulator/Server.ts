@@ -176,7 +176,8 @@ export const noFaults: Faults = {
 }
 
 /**
- * Starts a simulator on 127.0.0.1 for the life of the scope.
+ * Starts a simulator on 127.0.0.1 for the life of the scope. A port already in use, or dataset
+ * options `makeDataset` refuses, are defects: they are mistakes in the calling code.
  *
  * @since 0.1.0
  * @category constructors
@@ -193,7 +194,7 @@ export const start = (
   )
 
 /**
- * Starts a simulator outside Effect; `close` stops it. For the runnable entry point.
+ * Starts a simulator outside Effect; `close` stops it. Rejects when the port is in use.
  *
  * @since 0.1.0
  * @category constructors
