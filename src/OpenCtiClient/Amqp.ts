@@ -48,8 +48,19 @@ export interface QueuePublisher {
   readonly publish: (
     connection: BrokerConnection,
     route: PushRoute,
-    messages: ReadonlyArray<Buffer>
+    messages: QueueMessages
   ) => Effect.Effect<void, OpenCtiError>
+}
+
+/**
+ * The messages of one push, encoded one at a time as they are published.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface QueueMessages {
+  readonly count: number
+  readonly encode: (index: number) => Buffer
 }
 
 /**
@@ -63,17 +74,20 @@ export const queueMessages = (
   pieces: ReadonlyArray<QueuePiece>,
   applicantId: string | null,
   workId: string
-): ReadonlyArray<Buffer> => {
+): QueueMessages => {
   const head = `{"bundle_type":"QUEUE_BUNDLE","applicant_id":${JSON.stringify(applicantId)},` +
     `"action_sequence":`
   const tail = `,"update":false,"draft_id":null,"work_id":${JSON.stringify(workId)}}`
-  return pieces.map((piece, index) => {
-    const content = Buffer.from(JSON.stringify(piece), "utf8").toString("base64")
-    return Buffer.from(
-      `${head}${index + 1},"entities_types":[],"content":"${content}"${tail}`,
-      "utf8"
-    )
-  })
+  return {
+    count: pieces.length,
+    encode: (index) => {
+      const content = Buffer.from(JSON.stringify(pieces[index]), "utf8").toString("base64")
+      return Buffer.from(
+        `${head}${index + 1},"entities_types":[],"content":"${content}"${tail}`,
+        "utf8"
+      )
+    }
+  }
 }
 
 /**
@@ -185,9 +199,9 @@ export const makePublisher = (options?: {
     const publish = (
       connection: BrokerConnection,
       route: PushRoute,
-      messages: ReadonlyArray<Buffer>
+      messages: QueueMessages
     ): Effect.Effect<void, OpenCtiError> =>
-      messages.length === 0 ? Effect.void : lock.withPermits(1)(
+      messages.count === 0 ? Effect.void : lock.withPermits(1)(
         Effect.gen(function*() {
           const current = yield* ready(connection)
           const returnedBefore = current.returned
@@ -206,8 +220,7 @@ export const makePublisher = (options?: {
             return yield* Effect.fail(
               new OpenCtiError({
                 operation: "pushBundle",
-                message:
-                  `The RabbitMQ broker could not route ${unroutable} of ${messages.length} ` +
+                message: `The RabbitMQ broker could not route ${unroutable} of ${messages.count} ` +
                   `messages (exchange "${route.exchange}", routing key "${route.routingKey}"): ` +
                   "the connector's push queue is missing. Restart the connector so that it " +
                   "registers again, which declares the queue."
@@ -252,7 +265,7 @@ const sessionKey = (connection: BrokerConnection): string =>
 const publishAll = (
   channel: amqp.ConfirmChannel,
   route: PushRoute,
-  messages: ReadonlyArray<Buffer>
+  messages: QueueMessages
 ): Effect.Effect<void, unknown> =>
   Effect.async<void, unknown>((resume) => {
     let next = 0
@@ -268,12 +281,12 @@ const publishAll = (
     const onConfirm = (error: unknown) => {
       if (error !== null && error !== undefined) return settle(Effect.fail(error))
       confirmed += 1
-      if (confirmed === messages.length) settle(Effect.void)
+      if (confirmed === messages.count) settle(Effect.void)
     }
     function publishMore() {
       try {
-        while (next < messages.length && !settled) {
-          const body = messages[next++]!
+        while (next < messages.count && !settled) {
+          const body = messages.encode(next++)
           if (!channel.publish(route.exchange, route.routingKey, body, publishOptions, onConfirm)) {
             channel.once("drain", publishMore)
             return
@@ -312,14 +325,14 @@ const connectFailure = (connection: BrokerConnection, error: unknown): OpenCtiEr
 
 const publishFailure = (
   connection: BrokerConnection,
-  messages: ReadonlyArray<Buffer>,
+  messages: QueueMessages,
   error: unknown
 ): OpenCtiError =>
   new OpenCtiError({
     operation: "pushBundle",
     message:
       `The RabbitMQ broker at ${brokerAddress(connection)} did not confirm every one of the ` +
-      `${messages.length} messages of the bundle (${describe(connection, error)}); the bundle ` +
+      `${messages.count} messages of the bundle (${describe(connection, error)}); the bundle ` +
       "must be pushed again."
   })
 
