@@ -117,6 +117,7 @@ export const runConnector = Effect.gen(function*() {
       const skip = first ? false : yield* queueIsFull(updateInfo)
       if (!skip) yield* Effect.ignore(runOnce())
       yield* recordRun
+      yield* ping
       yield* Effect.logInfo("Schedule next run of connector").pipe(
         Effect.annotateLogs({ in: Duration.format(period) })
       )

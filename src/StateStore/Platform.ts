@@ -84,8 +84,11 @@ export const layer = Layer.scopedContext(
       )
     )
 
+    // A first ping at once also clears a reset the platform still holds for this registration,
+    // so that the first save of this run is not taken for another reset.
+    yield* ping
     if (!runOnce) {
-      yield* Effect.forkScoped(Effect.repeat(ping, Schedule.spaced(pingInterval)))
+      yield* Effect.forkScoped(Effect.forever(Effect.delay(ping, pingInterval)))
       yield* Effect.logInfo("Starting PingAlive thread")
     }
     yield* Effect.addFinalizer(() => ping)
