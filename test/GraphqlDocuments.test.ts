@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { parse, validate } from "graphql"
+import { OpenCtiError } from "../src/OpenCtiClient.js"
 import * as Graphql from "../src/OpenCtiClient/Graphql.js"
 import { olderPlatformSchema, platformSchema, startFakeOpenCti } from "./support/FakeOpenCti.js"
 
@@ -58,6 +59,31 @@ describe("GraphQL documents", () => {
       "connection { host vhost use_ssl port user pass }"
     )
     assert.notInclude(Graphql.registerConnector.text, "s3")
+  })
+
+  it("recognises an older platform only by what its schema says it lacks", () => {
+    const rejected = (message: string) =>
+      new OpenCtiError({
+        operation: "PingConnector",
+        message: `The OpenCTI platform rejected PingConnector: ${message}`,
+        code: "GRAPHQL_VALIDATION_FAILED"
+      })
+    const lacks = (message: string, name: string) =>
+      Graphql.rejectsAsUnknown(rejected(message), [name])
+
+    assert.isTrue(lacks(
+      "Unknown argument \"connectorInfo\" on field \"Mutation.pingConnector\".",
+      "connectorInfo"
+    ))
+    assert.isTrue(lacks("Unknown type \"ConnectorInfoInput\".", "ConnectorInfoInput"))
+    assert.isFalse(lacks(
+      "Cannot query field \"nope\" on type \"Connector\". Did you mean \"connector_info\"?",
+      "connector_info"
+    ))
+    assert.isFalse(lacks(
+      "Variable \"$connectorInfo\" got invalid value {}; Field \"buffering\" was not provided.",
+      "connectorInfo"
+    ))
   })
 
   it("the fake platform rejects an unknown field as the platform does", async () => {

@@ -6,6 +6,9 @@ import type { Scope } from "effect"
 import { Duration, Effect, Exit, Fiber, Layer, Logger, Redacted, Schedule } from "effect"
 import { randomUUID } from "node:crypto"
 import { mkdtemp, readdir, readFile } from "node:fs/promises"
+import type { ServerResponse } from "node:http"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Settings } from "../src/ConnectorConfig.js"
@@ -352,6 +355,56 @@ describe("Memory client", () => {
       yield* client.pushBundle(bundleOf([7]), "w")
       assert.deepStrictEqual(yield* sink.bundles, [bundleOf([7])])
     }).pipe(Effect.provide(Memory.layer)))
+})
+
+describe("Platform client, GraphQL failures", () => {
+  const server = (answer: (response: ServerResponse) => void) =>
+    Effect.acquireRelease(
+      Effect.promise(async () => {
+        const http = createServer((_, response) => answer(response))
+        await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve))
+        return { http, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}` }
+      }),
+      ({ http }) =>
+        Effect.promise(() => {
+          http.closeAllConnections()
+          return new Promise<void>((resolve) => http.close(() => resolve()))
+        })
+    )
+
+  itPlatform("gives up on a platform that does not answer in time", () =>
+    Effect.gen(function*() {
+      const { url } = yield* server(() => undefined)
+      const client = yield* Platform.make(settingsFor(url, "t0ken"), {
+        requestTimeout: Duration.millis(300)
+      })
+      const error = yield* Effect.flip(client.register)
+      assert.strictEqual(
+        error.message,
+        `The OpenCTI platform at ${url} did not answer healthCheck within 300ms. Check that it is ` +
+          "running and not overloaded."
+      )
+    }))
+
+  itPlatform("reports an answer that is not the platform's", () =>
+    Effect.gen(function*() {
+      const { url } = yield* server((response) => {
+        response.writeHead(502, { "content-type": "text/html" })
+        response.end("<html>Bad gateway</html>")
+      })
+      const client = yield* Platform.make(settingsFor(url, "t0ken"))
+      const error = yield* Effect.flip(client.register)
+      assert.deepStrictEqual(
+        { operation: error.operation, message: error.message, code: error.code },
+        {
+          operation: "healthCheck",
+          message:
+            "The OpenCTI platform answered healthCheck with HTTP 502. Check OPENCTI_URL (it " +
+            "must point at the platform, not at a proxy page) and the platform's logs.",
+          code: undefined
+        }
+      )
+    }))
 })
 
 describeWithRabbit("Platform client", () => {

@@ -173,13 +173,15 @@ export const makePublisher = (options?: {
         if (current !== undefined && !current.broken && current.key === sessionKey(connection)) {
           return Effect.succeed(current)
         }
+        // Uninterruptible so that a connection, once open, is always known to the finalizer.
         return (current === undefined ? Effect.void : discard(current)).pipe(
           Effect.zipRight(open(connection)),
           Effect.tap((opened) =>
             Effect.sync(() => {
               session = opened
             })
-          )
+          ),
+          Effect.uninterruptible
         )
       })
 

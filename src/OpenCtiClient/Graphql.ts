@@ -279,12 +279,12 @@ export const makeTransport = (options: {
  * @since 0.1.0
  * @category errors
  */
-export const rejectsAsUnknown = (error: OpenCtiError, names: ReadonlyArray<string>): boolean => {
-  const complaint = error.message.split(" Did you mean ")[0]!
-  return (error.code === "GRAPHQL_VALIDATION_FAILED" ||
-    /Unknown argument|Cannot query field|Unknown type/.test(complaint)) &&
-    names.some((name) => complaint.includes(`"${name}"`))
-}
+export const rejectsAsUnknown = (error: OpenCtiError, names: ReadonlyArray<string>): boolean =>
+  names.some((name) =>
+    [`Unknown argument "${name}"`, `Cannot query field "${name}"`, `Unknown type "${name}"`].some(
+      (complaint) => error.message.includes(complaint)
+    )
+  )
 
 const PlatformErrors = Schema.Struct({
   errors: Schema.NonEmptyArray(Schema.Struct({

@@ -57,29 +57,32 @@ export const make = (
     const missing = yield* Ref.make<ReadonlySet<NewerFeature>>(new Set())
     const warnedOlder = yield* Ref.make(false)
 
-    const withoutWhenMissing = <A>(
+    const noteOlderPlatform = (feature: NewerFeature) =>
+      Effect.gen(function*() {
+        yield* Ref.update(missing, (known) => new Set([...known, feature]))
+        if (yield* Ref.getAndSet(warnedOlder, true)) return
+        yield* Effect.logWarning(
+          "The OpenCTI platform is older than this connector expects (its schema lacks " +
+            `${newerFeatures[feature][0]}); the connector carries on without the newer ` +
+            "details: connector info in pings, queue size (read as 0), work ids on API pushes."
+        )
+      })
+
+    /** `newer`, or `older` once the platform has rejected what `feature` needs. */
+    const dependingOnPlatform = <A>(
       feature: NewerFeature,
-      full: Effect.Effect<A, OpenCtiError>,
-      degraded: Effect.Effect<A, OpenCtiError>
+      newer: Effect.Effect<A, OpenCtiError>,
+      older: Effect.Effect<A, OpenCtiError>
     ): Effect.Effect<A, OpenCtiError> =>
-      Effect.flatMap(Ref.get(missing), (known) =>
-        known.has(feature) ? degraded : full.pipe(
+      Effect.gen(function*() {
+        if ((yield* Ref.get(missing)).has(feature)) return yield* older
+        return yield* newer.pipe(
           Effect.catchIf(
             (error) => Graphql.rejectsAsUnknown(error, newerFeatures[feature]),
-            () =>
-              Ref.update(missing, (known) => new Set([...known, feature])).pipe(
-                Effect.zipRight(Ref.getAndSet(warnedOlder, true)),
-                Effect.flatMap((warned) =>
-                  warned ? Effect.void : Effect.logWarning(
-                    "The OpenCTI platform is older than this connector expects (its schema lacks " +
-                      `${newerFeatures[feature][0]}); the connector carries on without the newer ` +
-                      "details: connector info in pings, queue size (read as 0), work ids on API pushes."
-                  )
-                ),
-                Effect.zipRight(degraded)
-              )
+            () => Effect.zipRight(noteOlderPlatform(feature), older)
           )
-        ))
+        )
+      })
 
     const register = Effect.gen(function*() {
       const { about } = yield* graphql.request(Graphql.healthCheck, {}, HealthAnswer)
@@ -119,7 +122,7 @@ export const make = (
     const ping = Effect.fn("OpenCtiClient.ping")(
       function*(state: string | undefined, info: ConnectorInfo) {
         const sent = { id: connectorId, state: state ?? "null" }
-        const { pingConnector: pinged } = yield* withoutWhenMissing(
+        const { pingConnector: pinged } = yield* dependingOnPlatform(
           "connectorInfo",
           graphql.request(
             Graphql.pingConnector,
@@ -133,7 +136,7 @@ export const make = (
       }
     )
 
-    const queueMessagesSize = withoutWhenMissing(
+    const queueMessagesSize = dependingOnPlatform(
       "queueDetails",
       graphql.request(Graphql.connectorQueueDetails, { id: connectorId }, QueueAnswer).pipe(
         Effect.map(({ connector }) => connector?.connector_queue_details.messages_size ?? 0)
@@ -164,7 +167,7 @@ export const make = (
       yield* graphql.request(Graphql.workDelete, { workId }, Schema.Unknown)
     })
 
-    const pushToQueue = Effect.fn("OpenCtiClient.pushToQueue")(
+    const pushToQueue = Effect.fn("OpenCtiClient.pushBundle")(
       function*(bundle: Bundle, workId: string) {
         const access = yield* Ref.get(queue)
         if (Option.isNone(access)) {
@@ -189,14 +192,14 @@ export const make = (
       }
     )
 
-    const pushToApi = Effect.fn("OpenCtiClient.pushToApi")(
+    const pushToApi = Effect.fn("OpenCtiClient.pushBundle")(
       function*(bundle: Bundle, workId: string) {
         if (bundle.objects.length === 0) return { messages: 0 }
         const parts = partitionBundle(bundle, settings.connector.apiBundleMaxObjects)
 
         yield* Effect.forEach(parts, (part) => {
           const sent = { connectorId, bundle: JSON.stringify(part) }
-          return withoutWhenMissing(
+          return dependingOnPlatform(
             "workId",
             graphql.request(Graphql.stixBundlePush, { ...sent, work_id: workId }, PushAnswer),
             graphql.request(Graphql.stixBundlePushWithoutWork, sent, PushAnswer)
@@ -234,8 +237,10 @@ export const make = (
  * @category layers
  */
 export const layer: Layer.Layer<OpenCtiClient, never, HttpClient.HttpClient | ConnectorConfig> =
-  Layer
-    .scoped(OpenCtiClient, Effect.flatMap(ConnectorConfig, (settings) => make(settings)))
+  Layer.scoped(
+    OpenCtiClient,
+    Effect.flatMap(ConnectorConfig, (settings) => make(settings))
+  )
 
 const defaultRequestTimeout = Duration.minutes(2)
 
