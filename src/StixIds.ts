@@ -22,11 +22,7 @@ export const idNamespace = "00abedb4-aa42-466c-9c01-fed23315a9b7"
  * @since 0.1.0
  * @category ids
  */
-export const uuidV5 = (text: string): string => {
-  const digest = sha1Hex(text)
-  return digest.slice(0, 8) + "-" + digest.slice(8, 12) + "-5" + digest.slice(13, 16) + "-" +
-    variantDigit[parseInt(digest[16]!, 16)] + digest.slice(17, 20) + "-" + digest.slice(20, 32)
-}
+export const uuidV5 = (text: string): string => prefixedUuid("", text)
 
 /**
  * The id of a cyber-observable, from the properties the STIX 2.1 specification makes
@@ -60,11 +56,11 @@ export const scoId = (type: string, properties: Readonly<Record<string, unknown>
   }
 
   const text = canonicalText(identifying)
-  const key = type + text
-  const cached = scoIdCache.get(key)
+  const cache = cacheOf(type)
+  const cached = cache.get(text)
   if (cached !== undefined) return cached
-  const id = type + "--" + uuidV5(text)
-  scoIdCache.set(key, id)
+  const id = prefixedUuid(type + "--", text)
+  cache.set(text, id)
   return id
 }
 
@@ -76,11 +72,11 @@ export const scoId = (type: string, properties: Readonly<Record<string, unknown>
  * @category ids
  */
 export const valueScoId = (type: string, value: string): string => {
-  const key = type + "\u0000" + value
-  const cached = scoIdCache.get(key)
+  const cache = valueCacheOf(type)
+  const cached = cache.get(value)
   if (cached !== undefined) return cached
-  const id = type + "--" + uuidV5("{\"value\":" + JSON.stringify(value) + "}")
-  scoIdCache.set(key, id)
+  const id = prefixedUuid(type + "--", "{\"value\":" + jsonString(value) + "}")
+  cache.set(value, id)
   return id
 }
 
@@ -92,7 +88,11 @@ export const valueScoId = (type: string, value: string): string => {
  * @category ids
  */
 export const incidentId = (name: string, created: string): string =>
-  "incident--" + uuidV5(canonicalText({ name: name.toLowerCase().trim(), created }))
+  prefixedUuid(
+    "incident--",
+    "{\"created\":" + jsonString(created) + ",\"name\":" +
+      jsonString(name.toLowerCase().trim()) + "}"
+  )
 
 /**
  * The id of an identity: `{ name: lower-cased and trimmed, identity_class: lower-cased }`.
@@ -120,16 +120,15 @@ export const relationshipId = (
   startTime?: string,
   stopTime?: string
 ): string => {
-  const identifying: Record<string, string> = {
-    relationship_type: relationshipType,
-    source_ref: sourceRef,
-    target_ref: targetRef
-  }
+  // The keys in canonical (sorted) order: relationship_type, source_ref, start_time, stop_time,
+  // target_ref.
+  let text = "{\"relationship_type\":" + jsonString(relationshipType) + ",\"source_ref\":" +
+    jsonString(sourceRef)
   if (startTime !== undefined) {
-    identifying["start_time"] = startTime
-    if (stopTime !== undefined) identifying["stop_time"] = stopTime
+    text += ",\"start_time\":" + jsonString(startTime)
+    if (stopTime !== undefined) text += ",\"stop_time\":" + jsonString(stopTime)
   }
-  return "relationship--" + uuidV5(canonicalText(identifying))
+  return prefixedUuid("relationship--", text + ",\"target_ref\":" + jsonString(targetRef) + "}")
 }
 
 /**
@@ -140,8 +139,11 @@ export const relationshipId = (
  * @since 0.1.0
  * @category ids
  */
-export const bundleId = (objectIds: Iterable<string>): string =>
-  "bundle--" + uuidV5(JSON.stringify(Array.from(new Set(objectIds)).sort()))
+export const bundleId = (objectIds: Iterable<string>): string => {
+  const sorted = Array.from(objectIds).sort()
+  const distinct = sorted.filter((id, index) => index === 0 || id !== sorted[index - 1])
+  return prefixedUuid("bundle--", JSON.stringify(distinct))
+}
 
 /**
  * RFC 8785 canonical JSON. Flat objects of strings, the shape of nearly every id, are written
@@ -157,10 +159,20 @@ export const canonicalText = (value: Readonly<Record<string, unknown>>): string 
     const key = keys[index]!
     const property = value[key]
     if (typeof property !== "string") return canonicalize(value)
-    text += (index === 0 ? "" : ",") + JSON.stringify(key) + ":" + JSON.stringify(property)
+    text += (index === 0 ? "" : ",") + jsonString(key) + ":" + jsonString(property)
   }
   return text + "}"
 }
+
+/** Characters JSON.stringify escapes in a string: quote, backslash, controls, lone surrogates. */
+const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/
+
+/**
+ * A string as JSON, which RFC 8785 writes exactly as `JSON.stringify` does. Ids, timestamps and
+ * most values need no escaping, and quoting them directly is several times faster.
+ */
+const jsonString = (value: string): string =>
+  needsEscape.test(value) ? JSON.stringify(value) : "\"" + value + "\""
 
 const valueOnly: ReadonlyArray<string> = ["value"]
 
@@ -181,23 +193,54 @@ const preferredHash = (hashes: unknown): unknown => {
   return algorithm === undefined ? record : { [algorithm]: record[algorithm] }
 }
 
-const variantDigit = "89ab89ab89ab89ab"
-
 const namespaceBytes = Buffer.from(idNamespace.replaceAll("-", ""), "hex")
 
 /**
- * One buffer holds the namespace followed by the text: `crypto.hash` over it is about twice as
- * fast as a `createHash` per id (or uuid's `v5`), and ids are most of the converter's work.
+ * One buffer holds the namespace followed by the text, and `crypto.hash` runs over it: about
+ * twice as fast as a `createHash` per id, or uuid's `v5`, and a digest returned as a binary (latin1)
+ * string costs half what a Buffer does. The id is then written as one flat string, which is much
+ * cheaper to hash in a Set, sort and serialise than a string built from pieces. Ids are most of
+ * the converter's work.
  */
-const scratch = Buffer.alloc(64 * 1024)
-namespaceBytes.copy(scratch, 0)
+const input = Buffer.alloc(64 * 1024)
+namespaceBytes.copy(input, 0)
 
-const sha1Hex = (text: string): string => {
-  if (text.length * 3 > scratch.length - namespaceBytes.length) {
-    return hash("sha1", Buffer.concat([namespaceBytes, Buffer.from(text, "utf8")]), "hex")
+const output = Buffer.alloc(512)
+
+const hexDigits = Buffer.from("0123456789abcdef", "latin1")
+
+/** Where each byte of the UUID goes in `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`. */
+const hexOffsets = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
+
+const dash = 0x2d
+
+const prefixedUuid = (prefix: string, text: string): string => {
+  if (prefix.length > output.length - 36) return prefix + prefixedUuid("", text)
+  const start = output.write(prefix, 0, "latin1")
+  const digest = sha1(text)
+
+  for (let index = 0; index < 16; index++) {
+    let byte = digest.charCodeAt(index)
+    if (index === 6) byte = (byte & 0x0f) | 0x50
+    else if (index === 8) byte = (byte & 0x3f) | 0x80
+    const offset = start + hexOffsets[index]!
+    output[offset] = hexDigits[byte >> 4]!
+    output[offset + 1] = hexDigits[byte & 0x0f]!
   }
-  const length = scratch.write(text, namespaceBytes.length, "utf8")
-  return hash("sha1", scratch.subarray(0, namespaceBytes.length + length), "hex")
+  output[start + 8] = dash
+  output[start + 13] = dash
+  output[start + 18] = dash
+  output[start + 23] = dash
+  return output.toString("latin1", 0, start + 36)
+}
+
+/** The SHA-1 digest of the namespace and the text, as a string of 20 one-byte characters. */
+const sha1 = (text: string): string => {
+  if (text.length * 3 > input.length - namespaceBytes.length) {
+    return hash("sha1", Buffer.concat([namespaceBytes, Buffer.from(text, "utf8")]), "binary")
+  }
+  const length = input.write(text, namespaceBytes.length, "utf8")
+  return hash("sha1", input.subarray(0, namespaceBytes.length + length), "binary")
 }
 
 /**
@@ -220,4 +263,24 @@ class BoundedCache {
   }
 }
 
-const scoIdCache = new BoundedCache(50_000)
+/** Entries per observable type; a few megabytes at most for the handful of types in use. */
+const cacheCapacity = 10_000
+
+/** Ids of value observables by type, keyed by the value itself, which needs no copying. */
+const valueCaches = new Map<string, BoundedCache>()
+
+/** Ids of the other observables by type, keyed by their canonical text. */
+const canonicalCaches = new Map<string, BoundedCache>()
+
+const cacheIn = (caches: Map<string, BoundedCache>, type: string): BoundedCache => {
+  let cache = caches.get(type)
+  if (cache === undefined) {
+    cache = new BoundedCache(cacheCapacity)
+    caches.set(type, cache)
+  }
+  return cache
+}
+
+const valueCacheOf = (type: string): BoundedCache => cacheIn(valueCaches, type)
+
+const cacheOf = (type: string): BoundedCache => cacheIn(canonicalCaches, type)

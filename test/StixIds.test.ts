@@ -98,6 +98,20 @@ describe("scoId", () => {
     )
   })
 
+  it("writes values exactly as JSON does, escapes included", () => {
+    const values = [
+      "plain",
+      "quote\"back\\slash",
+      "tab\tnew\nline\u0001",
+      "𝄞 pair",
+      "lone \ud800",
+      "ü"
+    ]
+    expect(values.map((value) => valueScoId("url", value))).toEqual(
+      values.map((value) => "url--" + v5(`{"value":${JSON.stringify(value)}}`, idNamespace))
+    )
+  })
+
   it("keeps one hash, MD5 first, for a file", () => {
     const hashes = { "SHA-512": "d", "SHA-256": "c", "SHA-1": "b", MD5: "a" }
     expect(scoId("file", { hashes, name: "x.exe" })).toBe(

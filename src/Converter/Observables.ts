@@ -30,7 +30,6 @@ export interface ConversionContext {
  */
 export class Observables {
   readonly list: Array<StixObject> = []
-  private readonly ids = new Set<string>()
 
   constructor(
     private readonly context: ConversionContext,
@@ -42,7 +41,15 @@ export class Observables {
     const login = this.text(field, raw)
     if (login === undefined) return undefined
     const id = scoId("user-account", { account_login: login })
-    this.add({ type: "user-account", spec_version: "2.1", id, account_login: login })
+    if (this.has(id)) return id
+    this.list.push({
+      type: "user-account",
+      spec_version: "2.1",
+      id,
+      account_login: login,
+      x_opencti_created_by_ref: this.context.authorId,
+      object_marking_refs: this.context.markingRefs
+    })
     return id
   }
 
@@ -51,16 +58,20 @@ export class Observables {
     if (text === undefined) return
     const value = Values.emailAddress(text)
     if (value === undefined) return this.drop("email", "not a valid email address")
+    const id = valueScoId("email-addr", value)
+    if (this.has(id)) return
     const displayName = typeof fullName === "string" && !isAbsent(fullName)
       ? fullName.trim()
       : undefined
-    this.add({
+    this.list.push({
       type: "email-addr",
       spec_version: "2.1",
-      id: valueScoId("email-addr", value),
+      id,
       value,
-      ...(displayName === undefined ? {} : { display_name: displayName }),
-      ...(accountId === undefined ? {} : { belongs_to_ref: accountId })
+      ...(displayName === undefined ? undefined : { display_name: displayName }),
+      ...(accountId === undefined ? undefined : { belongs_to_ref: accountId }),
+      x_opencti_created_by_ref: this.context.authorId,
+      object_marking_refs: this.context.markingRefs
     })
   }
 
@@ -104,18 +115,38 @@ export class Observables {
     if (text === undefined) return
     const parts = Values.splitPath(text)
     if (parts === undefined) return
+    const { authorId, markingRefs } = this.context
 
     let directoryId: string | undefined
     if (parts.directory !== undefined) {
-      directoryId = scoId("directory", { path: parts.directory })
-      this.add({ type: "directory", spec_version: "2.1", id: directoryId, path: parts.directory })
+      const path = parts.directory
+      directoryId = scoId("directory", { path })
+      if (!this.has(directoryId)) {
+        this.list.push({
+          type: "directory",
+          spec_version: "2.1",
+          id: directoryId,
+          path,
+          x_opencti_created_by_ref: authorId,
+          object_marking_refs: markingRefs
+        })
+      }
     }
-    if (parts.file !== undefined) {
-      const file = directoryId === undefined
-        ? { name: parts.file }
-        : { name: parts.file, parent_directory_ref: directoryId }
-      this.add({ type: "file", spec_version: "2.1", id: scoId("file", file), ...file })
-    }
+    if (parts.file === undefined) return
+    const name = parts.file
+    const id = directoryId === undefined
+      ? scoId("file", { name })
+      : scoId("file", { name, parent_directory_ref: directoryId })
+    if (this.has(id)) return
+    this.list.push({
+      type: "file",
+      spec_version: "2.1",
+      id,
+      name,
+      ...(directoryId === undefined ? undefined : { parent_directory_ref: directoryId }),
+      x_opencti_created_by_ref: authorId,
+      object_marking_refs: markingRefs
+    })
   }
 
   userAgent(raw: unknown): void {
@@ -135,15 +166,22 @@ export class Observables {
     this.dropped.push({ field, reason })
   }
 
-  private addValue(type: string, value: string): void {
-    this.add({ type, spec_version: "2.1", id: valueScoId(type, value), value })
+  /** A record has a dozen observables at most: a scan beats a Set. */
+  private has(id: string): boolean {
+    for (const observable of this.list) {
+      if (observable.id === id) return true
+    }
+    return false
   }
 
-  private add(observable: StixObject): void {
-    if (this.ids.has(observable.id)) return
-    this.ids.add(observable.id)
+  private addValue(type: string, value: string): void {
+    const id = valueScoId(type, value)
+    if (this.has(id)) return
     this.list.push({
-      ...observable,
+      type,
+      spec_version: "2.1",
+      id,
+      value,
       x_opencti_created_by_ref: this.context.authorId,
       object_marking_refs: this.context.markingRefs
     })
