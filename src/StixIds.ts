@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { canonicalize } from "json-canonicalize"
-import { hash } from "node:crypto"
+import { createHash, hash } from "node:crypto"
 
 /**
  * The UUIDv5 namespace of STIX 2.1 deterministic ids (pycti, stix2 and the platform).
@@ -237,7 +237,7 @@ const prefixedUuid = (prefix: string, text: string): string => {
 /** The SHA-1 digest of the namespace and the text, as a string of 20 one-byte characters. */
 const sha1 = (text: string): string => {
   if (text.length * 3 > input.length - namespaceBytes.length) {
-    return hash("sha1", Buffer.concat([namespaceBytes, Buffer.from(text, "utf8")]), "binary")
+    return createHash("sha1").update(namespaceBytes).update(text, "utf8").digest("binary")
   }
   const length = input.write(text, namespaceBytes.length, "utf8")
   return hash("sha1", input.subarray(0, namespaceBytes.length + length), "binary")

@@ -42,14 +42,16 @@ export const describeRecord = (
   fields: Readonly<Record<string, unknown>>,
   includeSecrets: boolean
 ): string => {
-  let table = "| Field | Value |\n| --- | --- |"
+  // Joined rather than concatenated: a concatenated string stays a tree of pieces until it is
+  // serialised, which for a whole page of descriptions costs more than building them.
+  const rows = ["| Field | Value |", "| --- | --- |"]
   for (const field in fields) {
     const text = cellText(fields[field])
     if (text === undefined) continue
     const value = !includeSecrets && isSecretField(field) ? withheld : escapeCell(text)
-    table += "\n| " + escapeCell(field) + " | " + value + " |"
+    rows.push("| " + escapeCell(field) + " | " + value + " |")
   }
-  return table
+  return rows.join("\n")
 }
 
 const secretNamePattern =

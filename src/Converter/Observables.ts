@@ -63,16 +63,10 @@ export class Observables {
     const displayName = typeof fullName === "string" && !isAbsent(fullName)
       ? fullName.trim()
       : undefined
-    this.list.push({
-      type: "email-addr",
-      spec_version: "2.1",
-      id,
-      value,
-      ...(displayName === undefined ? undefined : { display_name: displayName }),
-      ...(accountId === undefined ? undefined : { belongs_to_ref: accountId }),
-      x_opencti_created_by_ref: this.context.authorId,
-      object_marking_refs: this.context.markingRefs
-    })
+    const email: Record<string, unknown> = { type: "email-addr", spec_version: "2.1", id, value }
+    if (displayName !== undefined) email["display_name"] = displayName
+    if (accountId !== undefined) email["belongs_to_ref"] = accountId
+    this.list.push(this.attributed(email))
   }
 
   url(raw: unknown): void {
@@ -138,15 +132,9 @@ export class Observables {
       ? scoId("file", { name })
       : scoId("file", { name, parent_directory_ref: directoryId })
     if (this.has(id)) return
-    this.list.push({
-      type: "file",
-      spec_version: "2.1",
-      id,
-      name,
-      ...(directoryId === undefined ? undefined : { parent_directory_ref: directoryId }),
-      x_opencti_created_by_ref: authorId,
-      object_marking_refs: markingRefs
-    })
+    const file: Record<string, unknown> = { type: "file", spec_version: "2.1", id, name }
+    if (directoryId !== undefined) file["parent_directory_ref"] = directoryId
+    this.list.push(this.attributed(file))
   }
 
   userAgent(raw: unknown): void {
@@ -172,6 +160,13 @@ export class Observables {
       if (observable.id === id) return true
     }
     return false
+  }
+
+  /** Adds the author and the marking, last, to an observable built with optional properties. */
+  private attributed(observable: Record<string, unknown>): StixObject {
+    observable["x_opencti_created_by_ref"] = this.context.authorId
+    observable["object_marking_refs"] = this.context.markingRefs
+    return observable as unknown as StixObject
   }
 
   private addValue(type: string, value: string): void {
