@@ -63,10 +63,10 @@ const cellText = (value: unknown): string | undefined => {
     case "string":
       return value
     case "object": {
-      if (!Array.isArray(value)) return JSON.stringify(value)
+      if (!Array.isArray(value)) return compactJson(value)
       const items: Array<string> = []
       for (const item of value) {
-        if (!isAbsent(item)) items.push(typeof item === "string" ? item : JSON.stringify(item))
+        if (!isAbsent(item)) items.push(typeof item === "string" ? item : compactJson(item))
       }
       return items.length === 0 ? undefined : items.join(", ")
     }
@@ -74,6 +74,17 @@ const cellText = (value: unknown): string | undefined => {
       return String(value)
   }
 }
+
+/** JSON nested a few thousand levels deep exhausts `JSON.stringify`'s stack: name it instead. */
+const compactJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return tooDeep
+  }
+}
+
+const tooDeep = "(nested too deeply to show)"
 
 const needsEscape = /[\\|\r\n]/
 
