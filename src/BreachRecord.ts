@@ -14,6 +14,14 @@ import { Either } from "effect"
 export const watchlistTypes = ["email", "domain", "subdomain", "ip"] as const
 
 /**
+ * The severity codes SpyCloud documents. New codes appear over time; they are accepted too.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const documentedSeverityCodes: ReadonlyArray<number> = [2, 5, 20, 25, 26, 30]
+
+/**
  * @since 0.1.0
  * @category models
  */

@@ -25,7 +25,7 @@ import {
 import { readFile } from "node:fs/promises"
 import { parseDocument } from "yaml"
 import type { WatchlistType } from "./BreachRecord.js"
-import { watchlistTypes } from "./BreachRecord.js"
+import { documentedSeverityCodes, watchlistTypes } from "./BreachRecord.js"
 
 /**
  * Settings that could not be read. One problem per line, each naming the variable, what is wrong
@@ -392,8 +392,6 @@ const requiredHints = {
   SPYCLOUD_API_KEY: "set it to your SpyCloud Enterprise API key."
 } as const
 
-const documentedSeverities: ReadonlyArray<number> = [2, 5, 20, 25, 26, 30]
-
 const tlpLevels: ReadonlyArray<TlpLevel> = [
   "white",
   "clear",
@@ -540,10 +538,10 @@ const decodeSettings = (
   )
   const severityLevels = list("SPYCLOUD_SEVERITY_LEVELS", positiveInteger(severityAccepted), [])
   for (const code of severityLevels) {
-    if (!documentedSeverities.includes(code)) {
+    if (!documentedSeverityCodes.includes(code)) {
       warnings.push(
         `SPYCLOUD_SEVERITY_LEVELS: ${code} is not a severity code SpyCloud documents ` +
-          `(${documentedSeverities.join(", ")}); it is sent as configured.`
+          `(${documentedSeverityCodes.join(", ")}); it is sent as configured.`
       )
     }
   }

@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { BreachRecord, CatalogEntry } from "./BreachRecord.js"
-import { isAbsent, toStixTimestamp } from "./BreachRecord.js"
+import { documentedSeverityCodes, isAbsent, toStixTimestamp } from "./BreachRecord.js"
 import type { ConversionSettings } from "./ConnectorConfig.js"
 import { ConnectorConfig, conversionSettings } from "./ConnectorConfig.js"
 import { describeRecord } from "./Converter/Description.js"
@@ -80,14 +80,18 @@ export const make = (settings: ConversionSettings): ConverterShape => {
   }
 
   const bundle = (objects: Iterable<StixObject>): Bundle => {
-    const ids = new Set<string>([author.id, marking.id])
+    const positions = new Map<string, number>([[author.id, 0], [marking.id, 1]])
     const unique: Array<StixObject> = [author, marking]
     for (const object of objects) {
-      if (ids.has(object.id)) continue
-      ids.add(object.id)
-      unique.push(object)
+      const position = positions.get(object.id)
+      if (position === undefined) {
+        positions.set(object.id, unique.length)
+        unique.push(object)
+      } else {
+        unique[position] = withMissingProperties(unique[position]!, object)
+      }
     }
-    return { type: "bundle", id: bundleId(ids), objects: unique }
+    return { type: "bundle", id: bundleId(positions.keys()), objects: unique }
   }
 
   return {
@@ -130,7 +134,7 @@ export const severityLevel = (code: number): "low" | "medium" | "high" | "critic
  * @since 0.1.0
  * @category severity
  */
-export const knownSeverityCodes: ReadonlySet<number> = new Set([2, 5, 20, 25, 26, 30])
+export const knownSeverityCodes: ReadonlySet<number> = new Set(documentedSeverityCodes)
 
 /**
  * `source_name` of the incident's external references: the record itself, and its breach catalog
@@ -264,4 +268,20 @@ const modifiedTime = (raw: unknown, created: string, dropped: Array<DroppedValue
     return created
   }
   return modified > created ? modified : created
+}
+
+/**
+ * Two records can describe one observable differently (an email address with a display name in
+ * one record and without in another): the bundle keeps the first description and adds what only
+ * the later one knows.
+ */
+const withMissingProperties = (kept: StixObject, later: StixObject): StixObject => {
+  let merged: Record<string, unknown> | undefined
+  for (const key in later) {
+    if (!(key in kept)) {
+      merged ??= { ...kept }
+      merged[key] = later[key]
+    }
+  }
+  return merged === undefined ? kept : (merged as StixObject)
 }

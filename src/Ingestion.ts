@@ -6,6 +6,7 @@
  */
 import { Clock, Data, Effect, Option, Ref, Sink, Stream } from "effect"
 import type { CatalogEntry, WatchlistType } from "./BreachRecord.js"
+import { documentedSeverityCodes } from "./BreachRecord.js"
 import { ConnectorConfig } from "./ConnectorConfig.js"
 import { Converter } from "./Converter.js"
 import type { OpenCtiError } from "./OpenCtiClient.js"
@@ -247,7 +248,7 @@ export const importWatchlist = Effect.fn("Ingestion.importWatchlist")(function*(
     Effect.gen(function*() {
       const codes = settings.spycloud.severityLevels.length > 0
         ? settings.spycloud.severityLevels
-        : knownSeverityCodes
+        : documentedSeverityCodes
       yield* Effect.logWarning(
         "SpyCloud keeps timing out on a single day; querying it one severity at a time"
       ).pipe(Effect.annotateLogs({ watchlist: key, day: window.since, severities: codes }))
@@ -324,14 +325,6 @@ export const importWatchlist = Effect.fn("Ingestion.importWatchlist")(function*(
 })
 
 type ImportRequirements = SpyCloudApi | Converter | OpenCtiClient | StateStore
-
-/**
- * SpyCloud's severity codes, used to split a day that is too broad to answer at once.
- *
- * @since 0.1.0
- * @category constants
- */
-export const knownSeverityCodes: ReadonlyArray<number> = [2, 5, 20, 25, 26, 30]
 
 const prefetchPages = 2
 const pushConcurrency = 2

@@ -858,6 +858,33 @@ describe("bundle", () => {
     expect("spec_version" in bundle).toBe(false)
   })
 
+  it("keeps what only a later record knows of an observable two records share", () => {
+    const first = convert({ ...minimal, email: "a@example.com" }).objects
+    const second = convert({
+      ...minimal,
+      document_id: "fedcba9876543210",
+      email: "a@example.com",
+      full_name: "Avery Quill",
+      username: "aquill"
+    }).objects
+    const emailId = valueId("email-addr", "a@example.com")
+    const emails = converter.bundle([...first, ...second]).objects.filter(
+      (object) => object.id === emailId
+    )
+    const accountId = second.find((object) => object.type === "user-account")!.id
+    expect(emails).toEqual([
+      {
+        ...first.find((object) => object.id === emailId),
+        display_name: "Avery Quill",
+        belongs_to_ref: accountId
+      }
+    ])
+    const kept = converter.bundle([...second, ...first]).objects.filter(
+      (object) => object.id === emailId
+    )
+    expect(kept).toEqual([second.find((object) => object.id === emailId)])
+  })
+
   it("derives its id from the sorted ids of its objects", () => {
     const objects = convert({ ...minimal, email: "a@example.com" }).objects
     const bundle = converter.bundle(objects)
