@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Data, Effect, Option, Ref, Sink, Stream } from "effect"
+import { Chunk, Clock, Data, Effect, Option, Ref, Stream } from "effect"
 import type { CatalogEntry, WatchlistType } from "./BreachRecord.js"
 import { documentedSeverityCodes } from "./BreachRecord.js"
 import { ConnectorConfig } from "./ConnectorConfig.js"
@@ -277,9 +277,8 @@ export const importWatchlist = Effect.fn("Ingestion.importWatchlist")(function*(
       const api = yield* SpyCloudApi
       const outcome = yield* Effect.scoped(
         Effect.gen(function*() {
-          const [first, rest] = yield* Stream.peel(
-            api.breachPages(query(window, settings.spycloud.severityLevels)),
-            Sink.head<BreachPage>()
+          const [first, rest] = yield* peelFirst(
+            api.breachPages(query(window, settings.spycloud.severityLevels))
           )
           const hits = Option.match(first, { onNone: () => 0, onSome: (page) => page.hits })
           if (hits > settings.spycloud.windowMaxRecords && Window.length(window) > 1) {
@@ -328,6 +327,24 @@ type ImportRequirements = SpyCloudApi | Converter | OpenCtiClient | StateStore
 
 const prefetchPages = 2
 const pushConcurrency = 2
+
+/**
+ * The first element of a stream and the stream of the rest. `Stream.peel` does the same but turns
+ * a failure of the rest into a defect, which would hide a typed error of a later page.
+ */
+const peelFirst = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
+  Effect.gen(function*() {
+    const pull = yield* Stream.toPull(stream)
+    const chunk = yield* Effect.catchAll(
+      pull,
+      Option.match({ onNone: () => Effect.succeed(Chunk.empty<A>()), onSome: Effect.fail })
+    )
+    const rest = Stream.concat(
+      Stream.fromChunk(Chunk.drop(chunk, 1)),
+      Stream.repeatEffectChunkOption(pull)
+    )
+    return [Chunk.head(chunk), rest] as const
+  })
 
 const isGatewayTimeout = (error: unknown): error is SpyCloudError =>
   typeof error === "object" && error !== null &&
