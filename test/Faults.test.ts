@@ -53,7 +53,8 @@ beforeAll(async () => {
  */
 const memoryConnector = Effect.gen(function*() {
   const settings = yield* scenarioSettings()
-  const logs = yield* captureLogs()
+  let lineHook: ((line: LogLine) => void) | undefined
+  const logs = yield* captureLogs("debug", (line) => lineHook?.(line))
   const { client, platform } = yield* OpenCtiMemory.make()
   const violations: Array<string> = []
   let afterSave: ((state: ConnectorState, saves: number) => void) | undefined
@@ -92,6 +93,9 @@ const memoryConnector = Effect.gen(function*() {
       }),
     onSave: (hook: (state: ConnectorState, saves: number) => void) => {
       afterSave = hook
+    },
+    onLine: (hook: (line: LogLine) => void) => {
+      lineHook = hook
     },
     delivered: Effect.map(platform.bundles, (bundles) => deliveryOfBundles(bundles)),
     state: store.state,
@@ -355,6 +359,64 @@ describe("Faults", () => {
         message: "SpyCloud answered 504 for 2026-08-13 even for severity 2 alone; narrow the " +
           "watchlist or the severity filter, or try again later.",
         requests: (simulator) => expect(simulator.counters().statuses).toEqual({ "504": 12 })
+      }))
+  })
+
+  describe("a failure on a later page of a window", () => {
+    /** Switches `faults` on once the first page of the window `since` is imported. */
+    const afterFirstPageOf = (since: string, faults: Partial<Faults>) =>
+      Effect.gen(function*() {
+        const simulator = yield* withSimulator({})
+        const connector = yield* memoryConnector
+        let done = false
+        connector.onLine((line) => {
+          if (
+            !done && line.message === "Imported a page of breach records" &&
+            line.attributes?.["since"] === since
+          ) {
+            done = true
+            simulator.setFaults(faults)
+          }
+        })
+        return { simulator, connector, api: simulatorApi(simulator) }
+      })
+
+    it.scopedLive("the monthly quota fails the run with its reason", () =>
+      Effect.gen(function*() {
+        const { api, connector, simulator } = yield* afterFirstPageOf("2026-08-13", {
+          quotaExceeded: {}
+        })
+
+        const failed = yield* connector.run(api)
+
+        expect(failureOf(failed.exit)).toMatchObject({
+          _tag: "SpyCloudError",
+          reason: "QuotaExceeded"
+        })
+        expect(yield* connector.state).toEqual(stateThrough("2026-08-12"))
+        expect(connector.violations).toEqual([])
+
+        simulator.setFaults({ quotaExceeded: undefined })
+        expect(Exit.isSuccess((yield* connector.run(api)).exit)).toBe(true)
+        expectSameAsReference(yield* connector.delivered, yield* connector.state)
+      }))
+
+    it.scopedLive("a 504 that persists splits the day by severity", () =>
+      Effect.gen(function*() {
+        // From the second page of 2026-08-16 on, SpyCloud finds a query of more than 300 records
+        // too broad: that day (347) and the next (306) are imported one severity at a time.
+        const { api, connector } = yield* afterFirstPageOf("2026-08-16", { tooBroadAbove: 300 })
+
+        const { failures, logs } = yield* connector.runUntilComplete(api, 1)
+
+        expect(failures).toEqual([])
+        expect(
+          logs
+            .filter((line) => line.message.startsWith("SpyCloud keeps timing out on a single day"))
+            .map((line) => line.attributes?.["day"])
+        ).toEqual(["2026-08-16", "2026-08-17"])
+        expect(connector.violations).toEqual([])
+        expectSameAsReference(yield* connector.delivered, yield* connector.state)
       }))
   })
 
