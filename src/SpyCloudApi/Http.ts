@@ -498,6 +498,10 @@ const decodePage = (
   cursor: string | undefined
 ): Decoded<{ readonly page: BreachPage; readonly next: string | undefined }> => {
   if (!isObject(body) || !Array.isArray(body.results)) return Either.left("has no results list")
+  // No cursor, or null, ends the query like ""; any other kind could hide the next pages.
+  if (body.cursor !== undefined && body.cursor !== null && typeof body.cursor !== "string") {
+    return Either.left("has a cursor that is not a string")
+  }
   const next = typeof body.cursor === "string" && body.cursor !== "" ? body.cursor : undefined
   if (next !== undefined && next === cursor) {
     return Either.left("repeats the cursor it was asked for")
