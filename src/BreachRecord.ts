@@ -252,7 +252,7 @@ const toNumber = (value: unknown): number | undefined => {
 const describeJsonType = (value: unknown): string => {
   if (value === null) return "null"
   if (Array.isArray(value)) return "an array"
-  return `a ${typeof value}`
+  return typeof value === "object" ? "an object" : `a ${typeof value}`
 }
 
 /** Names what was found without echoing it: the value of a broken record may be sensitive. */
