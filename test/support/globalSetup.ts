@@ -61,9 +61,7 @@ const build = (): Promise<string> =>
         resolve(
           error === null ?
             "" :
-            `npm run build failed (${error.message.split("\n")[0]}):\n${
-              `${stdout}${stderr}`.trim()
-            }`
+            `Building dist/ (tsc -p tsconfig.build.json) failed:\n${`${stdout}${stderr}`.trim()}`
         )
     )
   })
