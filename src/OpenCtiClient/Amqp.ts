@@ -7,7 +7,7 @@
  */
 import * as amqp from "amqplib"
 import type { Scope } from "effect"
-import { Duration, Effect, Redacted, Runtime } from "effect"
+import { Deferred, Duration, Effect, Exit, Redacted, Runtime } from "effect"
 import { OpenCtiError } from "../OpenCtiClient.js"
 import type { QueuePiece } from "./Split.js"
 
@@ -92,8 +92,10 @@ export const queueMessages = (
 
 /**
  * A publisher that owns at most one broker connection at a time, closed with the scope. Pushes
- * are published one after the other, so a message the broker returns as unroutable is charged to
- * the push that sent it.
+ * are written one after the other, never interleaved, and the next one is written while the
+ * broker still confirms the previous one, so the broker never waits for the connector between
+ * pushes. A push fails when the broker returns a message as unroutable before the push's last
+ * confirm: one of its own, or one of the push still being confirmed when it started.
  *
  * @since 0.1.0
  * @category constructors
@@ -202,35 +204,38 @@ export const makePublisher = (options?: {
       connection: BrokerConnection,
       route: PushRoute,
       messages: QueueMessages
-    ): Effect.Effect<void, OpenCtiError> =>
-      messages.count === 0 ? Effect.void : lock.withPermits(1)(
-        Effect.gen(function*() {
-          const current = yield* ready(connection)
-          const returnedBefore = current.returned
+    ): Effect.Effect<void, OpenCtiError> => {
+      if (messages.count === 0) return Effect.void
+      const failed = (current: Session, error: unknown) =>
+        Effect.zipRight(discard(current), Effect.fail(publishFailure(connection, messages, error)))
 
-          yield* publishAll(current.channel, route, messages).pipe(
-            Effect.catchAll((error) =>
-              Effect.zipRight(
-                discard(current),
-                Effect.fail(publishFailure(connection, messages, error))
-              )
+      return Effect.gen(function*() {
+        const { confirmed, current, returnedBefore } = yield* lock.withPermits(1)(
+          Effect.gen(function*() {
+            const current = yield* ready(connection)
+            const returnedBefore = current.returned
+            const confirmed = yield* publishAll(current.channel, route, messages).pipe(
+              Effect.catchAll((error) => failed(current, error))
             )
+            return { confirmed, current, returnedBefore }
+          })
+        )
+        yield* confirmed.pipe(Effect.catchAll((error) => failed(current, error)))
+
+        const unroutable = current.returned - returnedBefore
+        if (unroutable > 0) {
+          return yield* Effect.fail(
+            new OpenCtiError({
+              operation: "pushBundle",
+              message: `The RabbitMQ broker could not route ${unroutable} of ${messages.count} ` +
+                `messages (exchange "${route.exchange}", routing key "${route.routingKey}"): ` +
+                "the connector's push queue is missing. Restart the connector so that it " +
+                "registers again, which declares the queue."
+            })
           )
-
-          const unroutable = current.returned - returnedBefore
-          if (unroutable > 0) {
-            return yield* Effect.fail(
-              new OpenCtiError({
-                operation: "pushBundle",
-                message: `The RabbitMQ broker could not route ${unroutable} of ${messages.count} ` +
-                  `messages (exchange "${route.exchange}", routing key "${route.routingKey}"): ` +
-                  "the connector's push queue is missing. Restart the connector so that it " +
-                  "registers again, which declares the queue."
-              })
-            )
-          }
-        })
-      )
+        }
+      })
+    }
 
     return { publish }
   })
@@ -261,50 +266,62 @@ const sessionKey = (connection: BrokerConnection): string =>
   ])
 
 /**
- * Publishes without waiting for each confirm, pausing while the channel's write buffer is full,
- * and completes when the last confirm arrives or fails on the first nack or on channel loss.
+ * Publishes without waiting for each confirm, pausing while the channel's write buffer is full.
+ * Succeeds once every message is written, with the wait for the broker's confirms: it completes
+ * when the last confirm arrives, or fails on the first nack or on channel loss.
  */
 const publishAll = (
   channel: amqp.ConfirmChannel,
   route: PushRoute,
   messages: QueueMessages
-): Effect.Effect<void, unknown> =>
-  Effect.async<void, unknown>((resume) => {
-    let next = 0
-    let confirmed = 0
-    let settled = false
+): Effect.Effect<Effect.Effect<void, unknown>, unknown> =>
+  Effect.flatMap(
+    Deferred.make<void, unknown>(),
+    (confirms) =>
+      Effect.async<Effect.Effect<void, unknown>, unknown>((resume) => {
+        let next = 0
+        let confirmed = 0
+        let written = false
+        let settled = false
 
-    const settle = (outcome: Effect.Effect<void, unknown>) => {
-      if (settled) return
-      settled = true
-      channel.removeListener("drain", publishMore)
-      resume(outcome)
-    }
-    const onConfirm = (error: unknown) => {
-      if (error !== null && error !== undefined) return settle(Effect.fail(error))
-      confirmed += 1
-      if (confirmed === messages.count) settle(Effect.void)
-    }
-    function publishMore() {
-      try {
-        while (next < messages.count && !settled) {
-          const body = messages.encode(next++)
-          if (!channel.publish(route.exchange, route.routingKey, body, publishOptions, onConfirm)) {
-            channel.once("drain", publishMore)
-            return
+        const fail = (error: unknown) => {
+          if (settled) return
+          settled = true
+          channel.removeListener("drain", publishMore)
+          Deferred.unsafeDone(confirms, Exit.fail(error))
+          if (!written) resume(Effect.fail(error))
+        }
+        const onConfirm = (error: unknown) => {
+          if (error !== null && error !== undefined) return fail(error)
+          confirmed += 1
+          if (confirmed === messages.count) Deferred.unsafeDone(confirms, Exit.void)
+        }
+        function publishMore() {
+          try {
+            while (next < messages.count && !settled) {
+              const body = messages.encode(next++)
+              if (
+                !channel.publish(route.exchange, route.routingKey, body, publishOptions, onConfirm)
+              ) {
+                channel.once("drain", publishMore)
+                return
+              }
+            }
+            if (settled) return
+            written = true
+            resume(Effect.succeed(Deferred.await(confirms)))
+          } catch (error) {
+            fail(error)
           }
         }
-      } catch (error) {
-        settle(Effect.fail(error))
-      }
-    }
 
-    publishMore()
-    return Effect.sync(() => {
-      settled = true
-      channel.removeListener("drain", publishMore)
-    })
-  })
+        publishMore()
+        return Effect.sync(() => {
+          settled = true
+          channel.removeListener("drain", publishMore)
+        })
+      })
+  )
 
 const brokerAddress = (connection: BrokerConnection): string =>
   `${connection.useSsl ? "amqps" : "amqp"}://${connection.host}:${connection.port} ` +
