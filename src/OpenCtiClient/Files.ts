@@ -35,8 +35,9 @@ export const layer = (
         const file = path.join(dir, `bundle-${String(number).padStart(6, "0")}.json`)
         const partial = `${file}.partial`
 
+        // Compact: a page's bundle is megabytes, and indentation adds a fifth to what is written.
         yield* fs.makeDirectory(dir, { recursive: true }).pipe(
-          Effect.zipRight(fs.writeFileString(partial, `${JSON.stringify(bundle, null, 2)}\n`)),
+          Effect.zipRight(fs.writeFileString(partial, `${JSON.stringify(bundle)}\n`)),
           Effect.zipRight(fs.rename(partial, file)),
           Effect.mapError((error) =>
             new OpenCtiError({
