@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Command, Options } from "@effect/cli"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Clock, Console, Effect, Layer, Option, Redacted } from "effect"
 import { createRequire } from "node:module"
 import type { TlpLevel } from "./ConnectorConfig.js"

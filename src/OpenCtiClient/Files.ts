@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Effect, Layer, Ref } from "effect"
 import { OpenCtiClient, OpenCtiError } from "../OpenCtiClient.js"
 import type { Bundle } from "../Stix.js"

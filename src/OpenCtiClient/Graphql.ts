@@ -4,8 +4,9 @@
  *
  * @since 0.1.0
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import type { HttpClientError } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { Redacted } from "effect"
 import { Duration, Effect, Schema } from "effect"
 import { OpenCtiError } from "../OpenCtiClient.js"

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Scope } from "effect"
 import { Duration, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { Settings } from "../ConnectorConfig.js"
