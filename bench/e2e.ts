@@ -12,7 +12,8 @@
  * the end.
  *
  *   npx tsx bench/e2e.ts [--records 100000] [--broker-records N] [--runs 3] [--seed 42]
- *                        [--days 30] [--only files|broker]
+ *                        [--days 30] [--only files|broker] [--window-max-records N]
+ *                        [--profile <dir of CPU profiles>]
  */
 import { randomUUID } from "node:crypto"
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises"
@@ -48,6 +49,7 @@ const { values: options } = parseArgs({
     seed: { type: "string", default: "42" },
     days: { type: "string", default: "30" },
     only: { type: "string" },
+    "window-max-records": { type: "string" },
     profile: { type: "string" }
   }
 })
@@ -76,6 +78,7 @@ const connectorLine = (figures: RunFigures, unit: string) =>
   `${rate(figures.records, figures.seconds)} records/s, ` +
   `${rate(figures.objects, figures.seconds)} objects/s, ` +
   `${rate(figures.messages, figures.seconds)} ${unit}/s, ` +
+  `${rate(figures.records, figures.cpuSeconds)} records per CPU second, ` +
   `peak RSS ${mebibytes(figures.peakRss).toFixed(0)} MiB ` +
   `(${count(figures.records)} records, ${count(figures.objects)} objects, ` +
   `${count(figures.bundles)} bundles, ${count(figures.messages)} ${unit}, ` +
@@ -103,7 +106,10 @@ const withSimulator = async <A>(
     return await use(simulator, {
       baseUrl: simulator.baseUrl,
       apiKey: simulator.apiKey,
-      importStartDate
+      importStartDate,
+      ...(options["window-max-records"] === undefined
+        ? {}
+        : { windowMaxRecords: Number(options["window-max-records"]) })
     })
   } finally {
     await simulator.stop()

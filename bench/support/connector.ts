@@ -31,6 +31,8 @@ export interface RunFigures {
   /** Queue messages (AMQP), or bundle files. */
   readonly messages: number
   readonly seconds: number
+  /** CPU time (user and system) of the connector's process during the run. */
+  readonly cpuSeconds: number
   /** Peak RSS of the connector's process, in bytes. */
   readonly peakRss: number
 }
@@ -40,6 +42,8 @@ export interface SpyCloudTarget {
   readonly apiKey: string
   /** The oldest day of the simulator's dataset. */
   readonly importStartDate: string
+  /** `SPYCLOUD_WINDOW_MAX_RECORDS`; the connector's default when absent. */
+  readonly windowMaxRecords?: number
 }
 
 export interface PlatformTarget {
@@ -73,7 +77,9 @@ export const timedRun = (spycloud: SpyCloudTarget, sink: Sink): Promise<RunFigur
         // Built before the clock starts: registration and the first ping are not the import.
         const context = yield* Layer.build(layers)
         const start = process.hrtime.bigint()
+        const cpuAtStart = process.cpuUsage()
         const summary = yield* runOnce().pipe(Effect.provide(context))
+        const cpu = process.cpuUsage(cpuAtStart)
         return {
           records: summary.records,
           rejected: summary.rejected,
@@ -81,6 +87,7 @@ export const timedRun = (spycloud: SpyCloudTarget, sink: Sink): Promise<RunFigur
           bundles: summary.bundles,
           messages: summary.messages,
           seconds: secondsSince(start),
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
           peakRss: peakRss()
         } satisfies RunFigures
       }))
@@ -120,6 +127,9 @@ const configOf = (spycloud: SpyCloudTarget, sink: Sink): ConfigInput => {
       api_base_url: spycloud.baseUrl,
       api_key: spycloud.apiKey,
       import_start_date: spycloud.importStartDate,
+      ...(spycloud.windowMaxRecords === undefined
+        ? {}
+        : { window_max_records: spycloud.windowMaxRecords }),
       tlp_level: "amber"
     }
   }
