@@ -9,7 +9,7 @@ import { ConnectorConfig } from "./ConnectorConfig.js"
 import type { ImportError, ImportSummary } from "./Ingestion.js"
 import { emptySummary, importWatchlist, objectsOf } from "./Ingestion.js"
 import type { ConnectorInfo } from "./OpenCtiClient.js"
-import { OpenCtiClient } from "./OpenCtiClient.js"
+import { OpenCtiClient, OpenCtiError } from "./OpenCtiClient.js"
 import { PlatformStatus } from "./StateStore/Platform.js"
 
 /**
@@ -54,7 +54,6 @@ export const runOnce = Effect.fn("Runner.runOnce")(function*() {
       Effect.gen(function*() {
         const counts = yield* Ref.get(summary)
         const seconds = ((yield* Clock.currentTimeMillis) - startedAt) / 1000
-        yield* closeWork(workId, counts, exit)
         if (Exit.isSuccess(exit)) {
           yield* Effect.logInfo("Run finished").pipe(Effect.annotateLogs(countsOf(counts, seconds)))
         } else if (Exit.isInterrupted(exit)) {
@@ -66,13 +65,14 @@ export const runOnce = Effect.fn("Runner.runOnce")(function*() {
             Effect.annotateLogs(countsOf(counts, seconds))
           )
         }
-      }).pipe(
-        Effect.catchAll((error) =>
-          Effect.logWarning("The run's work could not be closed").pipe(
-            Effect.annotateLogs({ reason: error.message })
+        yield* closeWork(workId, counts, exit).pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning("The run's work could not be closed").pipe(
+              Effect.annotateLogs({ reason: error.message })
+            )
           )
         )
-      )
+      })
     )
   )
 })
@@ -177,14 +177,30 @@ const closeWork = (workId: string, counts: ImportSummary, exit: Exit.Exit<unknow
       )
     }
     if (Exit.isInterrupted(exit)) {
+      // A stopping connector does not wait long for a platform that does not answer.
       return yield* client.finishWork(
         workId,
         `Run interrupted by a shutdown after ${describe(counts)}; completed windows are saved`,
         false
+      ).pipe(
+        // Interruptible, or the timeout would wait for it: a finalizer runs uninterruptibly.
+        Effect.interruptible,
+        Effect.timeoutFail({
+          duration: shutdownWait,
+          onTimeout: () =>
+            new OpenCtiError({
+              operation: "workEdit",
+              message: `The OpenCTI platform did not answer within ${
+                Duration.format(shutdownWait)
+              } while the connector was stopping.`
+            })
+        })
       )
     }
     yield* client.finishWork(workId, `Run failed: ${failureMessage(exit.cause)}`, true)
   })
+
+const shutdownWait = Duration.seconds(3)
 
 const describe = (counts: ImportSummary) =>
   `${counts.records} records, ${objectsOf(counts)} objects in ${counts.bundles} bundles, ` +
