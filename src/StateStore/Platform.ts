@@ -8,7 +8,7 @@
 import { Context, Duration, Effect, Layer, Ref, Schedule } from "effect"
 import { ConnectorConfig } from "../ConnectorConfig.js"
 import type { ConnectorInfo } from "../OpenCtiClient.js"
-import { OpenCtiClient } from "../OpenCtiClient.js"
+import { OpenCtiClient, OpenCtiError } from "../OpenCtiClient.js"
 import type { ConnectorState } from "../StateStore.js"
 import { emptyState, parseState, serializeState, StateError, StateStore } from "../StateStore.js"
 
@@ -76,13 +76,11 @@ export const layer = Layer.scopedContext(
       })
     )
 
-    const ping = pingOrFail.pipe(
-      Effect.catchAll((error) =>
-        Effect.logWarning("Error pinging the API").pipe(
-          Effect.annotateLogs({ reason: error.message })
-        )
+    const logPingFailure = (error: OpenCtiError) =>
+      Effect.logWarning("Error pinging the API").pipe(
+        Effect.annotateLogs({ reason: error.message })
       )
-    )
+    const ping = pingOrFail.pipe(Effect.catchAll(logPingFailure))
 
     // A first ping at once also clears a reset the platform still holds for this registration,
     // so that the first save of this run is not taken for another reset.
@@ -91,7 +89,24 @@ export const layer = Layer.scopedContext(
       yield* Effect.forkScoped(Effect.forever(Effect.delay(ping, pingInterval)))
       yield* Effect.logInfo("Starting PingAlive thread")
     }
-    yield* Effect.addFinalizer(() => ping)
+    // The last ping does not hold a stopping connector up when the platform does not answer.
+    yield* Effect.addFinalizer(() =>
+      pingOrFail.pipe(
+        // Interruptible, or the timeout would wait for it: a finalizer runs uninterruptibly.
+        Effect.interruptible,
+        Effect.timeoutFail({
+          duration: lastPingWait,
+          onTimeout: () =>
+            new OpenCtiError({
+              operation: "PingConnector",
+              message: `The OpenCTI platform did not answer the last ping within ${
+                Duration.format(lastPingWait)
+              }.`
+            })
+        }),
+        Effect.catchAll(logPingFailure)
+      )
+    )
 
     const store = StateStore.of({
       get: Ref.get(state),
@@ -116,6 +131,8 @@ export const layer = Layer.scopedContext(
 )
 
 const pingInterval = Duration.seconds(40)
+
+const lastPingWait = Duration.seconds(3)
 
 const saveRetry = Schedule.exponential(Duration.millis(500)).pipe(
   Schedule.intersect(Schedule.recurs(3))
