@@ -16,6 +16,7 @@ import {
   undeliveredThroughState
 } from "./support/importHarness.js"
 import { consumeAll, describeWithRabbit } from "./support/rabbit.js"
+import { startTcpProxy } from "./support/TcpProxy.js"
 
 beforeAll(() => assertDistBuilt())
 
@@ -31,24 +32,27 @@ const simulatorOptions: SimulatorServer.SimulatorOptions = {
   faults: { delayMillis: 30, delayRate: 1 }
 }
 
-/** A scheduled connector (one run an hour) against the fake platform and the simulator. */
-const scheduledConnector = Effect.gen(function*() {
-  const fake = yield* fakeOpenCti()
-  const simulator = yield* SimulatorServer.start(simulatorOptions)
-  const connectorId = randomUUID()
-  const child = startConnector({
-    OPENCTI_URL: fake.url,
-    OPENCTI_TOKEN: fake.token,
-    CONNECTOR_ID: connectorId,
-    CONNECTOR_DURATION_PERIOD: "PT1H",
-    SPYCLOUD_API_BASE_URL: simulator.baseUrl,
-    SPYCLOUD_API_KEY: simulator.apiKey,
-    SPYCLOUD_IMPORT_START_DATE: importStartDate,
-    SPYCLOUD_WINDOW_MAX_RECORDS: "300"
+/**
+ * A scheduled connector (one run an hour) against the fake platform (at `url` when it is reached
+ * through a proxy) and the simulator.
+ */
+const scheduledConnector = (fake: FakeOpenCti, url = fake.url) =>
+  Effect.gen(function*() {
+    const simulator = yield* SimulatorServer.start(simulatorOptions)
+    const connectorId = randomUUID()
+    const child = startConnector({
+      OPENCTI_URL: url,
+      OPENCTI_TOKEN: fake.token,
+      CONNECTOR_ID: connectorId,
+      CONNECTOR_DURATION_PERIOD: "PT1H",
+      SPYCLOUD_API_BASE_URL: simulator.baseUrl,
+      SPYCLOUD_API_KEY: simulator.apiKey,
+      SPYCLOUD_IMPORT_START_DATE: importStartDate,
+      SPYCLOUD_WINDOW_MAX_RECORDS: "300"
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+    return { child, connectorId }
   })
-  yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
-  return { fake, child, connectorId }
-})
 
 /** Sends `signal` and measures how long the connector takes to exit. */
 const stop = (child: ConnectorProcess, fake: FakeOpenCti, signal: NodeJS.Signals) =>
@@ -77,7 +81,8 @@ describeWithRabbit("Shutdown", () => {
           spycloud: { import_start_date: importStartDate, window_max_records: 300 }
         })
         const reference = yield* referenceImport({ simulator: simulatorOptions, settings, today })
-        const { child, connectorId, fake } = yield* scheduledConnector
+        const fake = yield* fakeOpenCti()
+        const { child, connectorId } = yield* scheduledConnector(fake)
 
         yield* Effect.promise(async () => {
           await child.waitForMessage("Saved the connector state")
@@ -120,10 +125,44 @@ describeWithRabbit("Shutdown", () => {
   )
 
   it.scopedLive(
+    "SIGTERM while the platform hangs: exit 0 in seconds all the same",
+    () =>
+      Effect.gen(function*() {
+        const fake = yield* fakeOpenCti()
+        const platform = yield* Effect.acquireRelease(
+          Effect.promise(() => startTcpProxy({ port: Number(new URL(fake.url).port) })),
+          (proxy) => Effect.promise(() => proxy.close())
+        )
+        const { child, connectorId } = yield* scheduledConnector(
+          fake,
+          `http://127.0.0.1:${platform.port}`
+        )
+        yield* Effect.promise(() => child.waitForMessage("Saved the connector state"))
+        const saved = lastSaved(child)
+        platform.stall()
+
+        const stopped = yield* stop(child, fake, "SIGTERM")
+
+        expect(stopped.exit).toEqual({ code: 0, signal: null })
+        expect(stopped.seconds).toBeLessThan(10)
+        expect(stopped.after).toEqual([])
+        expect(platformState(fake.connector(connectorId)?.state)).toEqual({
+          version: 1,
+          types: { all: { completedThrough: saved } }
+        })
+        expect(
+          child.lines().filter((line) => line.level === "WARNING").map((line) => line.message)
+        ).toEqual(expect.arrayContaining(["The run's work could not be closed"]))
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scopedLive(
     "SIGINT between runs: exit 0 at once, with a last ping",
     () =>
       Effect.gen(function*() {
-        const { child, connectorId, fake } = yield* scheduledConnector
+        const fake = yield* fakeOpenCti()
+        const { child, connectorId } = yield* scheduledConnector(fake)
         yield* Effect.promise(() => child.waitForMessage("Schedule next run of connector"))
 
         const stopped = yield* stop(child, fake, "SIGINT")
