@@ -194,6 +194,8 @@ export const makePublisher = (options?: {
         return current === undefined ?
           Effect.void :
           Effect.promise(() => current.model.close().catch(() => undefined)).pipe(
+            // Interruptible, or the timeout would wait for it: a finalizer runs uninterruptibly.
+            Effect.interruptible,
             Effect.timeout(closeTimeout),
             Effect.ignore
           )
