@@ -158,6 +158,33 @@ describeWithRabbit("Shutdown", () => {
   )
 
   it.scopedLive(
+    "SIGTERM while the broker hangs: exit 0 in seconds, the work closed",
+    () =>
+      Effect.gen(function*() {
+        const broker = yield* Effect.acquireRelease(
+          Effect.promise(() => startTcpProxy({ port: 5672 })),
+          (proxy) => Effect.promise(() => proxy.close())
+        )
+        const fake = yield* fakeOpenCti({ brokerPort: broker.port })
+        const { child, connectorId } = yield* scheduledConnector(fake)
+        yield* Effect.promise(() => child.waitForMessage("Saved the connector state"))
+        const saved = lastSaved(child)
+        broker.stall()
+
+        const stopped = yield* stop(child, fake, "SIGTERM")
+
+        expect(stopped.exit).toEqual({ code: 0, signal: null })
+        expect(stopped.seconds).toBeLessThan(10)
+        expect(platformState(fake.connector(connectorId)?.state)).toEqual({
+          version: 1,
+          types: { all: { completedThrough: saved } }
+        })
+        expect(fake.works().map((work) => [work.processed, work.errors])).toEqual([[true, []]])
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scopedLive(
     "SIGINT between runs: exit 0 at once, with a last ping",
     () =>
       Effect.gen(function*() {
