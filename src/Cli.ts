@@ -5,8 +5,10 @@
  */
 import { Command, Options } from "@effect/cli"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Clock, Console, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Console, Data, Effect, Layer, Option, Predicate, Redacted } from "effect"
+import { readdir, rm } from "node:fs/promises"
 import { createRequire } from "node:module"
+import { join } from "node:path"
 import type { TlpLevel } from "./ConnectorConfig.js"
 import * as ConnectorConfig from "./ConnectorConfig.js"
 import * as Converter from "./Converter.js"
@@ -22,21 +24,31 @@ import * as SpyCloudHttp from "./SpyCloudApi/Http.js"
 import * as SpyCloudMemory from "./SpyCloudApi/Memory.js"
 import * as StateStore from "./StateStore.js"
 import * as PlatformState from "./StateStore/Platform.js"
+import type { Bundle } from "./Stix.js"
 import * as Window from "./Window.js"
 
-const run = Command.make("run", {}, () =>
-  runConnector.pipe(
-    Effect.provide(
-      PlatformState.layer.pipe(
-        Layer.provideMerge(
-          Layer.mergeAll(SpyCloudHttp.layer, Converter.layerConfig, Platform.layer).pipe(
-            Layer.provideMerge(NodeHttpClient.layerUndici)
-          )
-        )
-      )
-    ),
-    withSettings(ConnectorConfig.load)
-  )).pipe(Command.withDescription("Run the connector next to an OpenCTI platform"))
+/**
+ * The live connector: the SpyCloud API over HTTP, the converter, the OpenCTI platform (GraphQL
+ * with AMQP or API push) and the state kept in the platform.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const connectorLayer = PlatformState.layer.pipe(
+  Layer.provideMerge(
+    Layer.mergeAll(SpyCloudHttp.layer, Converter.layerConfig, Platform.layer).pipe(
+      Layer.provideMerge(NodeHttpClient.layerUndici)
+    )
+  )
+)
+
+const run = Command.make(
+  "run",
+  {},
+  () => runConnector.pipe(Effect.provide(connectorLayer), withSettings(ConnectorConfig.load))
+).pipe(
+  Command.withDescription("Run the connector next to an OpenCTI platform")
+)
 
 const checkConfig = Command.make(
   "check-config",
@@ -70,7 +82,13 @@ const demo = Command.make(
   },
   ({ out, records, tlp }) =>
     Effect.gen(function*() {
+      if (records < 1 || records > demoMaxRecords) {
+        return yield* new CommandLineError({
+          message: `--records must be a whole number from 1 to ${demoMaxRecords}, not ${records}`
+        })
+      }
       const settings = yield* ConnectorConfig.ConnectorConfig
+      yield* removeEarlierBundles(out)
       const today = Window.dayOf(yield* Clock.currentTimeMillis)
       const days = demoDays
       const simulator = yield* Simulator.start({ records, seed: demoSeed, until: today, days })
@@ -131,21 +149,21 @@ const convert = Command.make(
       const settings = yield* ConnectorConfig.ConnectorConfig
       const page = yield* readRecords(input)
       const entries = yield* readCatalog(catalog)
-      const conversion = Converter.layer({
-        ...ConnectorConfig.conversionSettings(settings),
-        ...(Option.isSome(tlp) ? { tlpLevel: tlp.value as TlpLevel } : {})
-      })
-      const converted = yield* bundlePage(page).pipe(
-        Effect.provide(Layer.merge(conversion, SpyCloudMemory.layer([], entries)))
-      )
       const converter = Converter.make({
         ...ConnectorConfig.conversionSettings(settings),
         ...(Option.isSome(tlp) ? { tlpLevel: tlp.value as TlpLevel } : {})
       })
-      const bundle = converted.bundle ?? converter.bundle([])
-      yield* Console.log(JSON.stringify(bundle, null, 2))
+      const converted = yield* bundlePage(page).pipe(
+        Effect.provideService(Converter.Converter, converter),
+        Effect.provide(SpyCloudMemory.layer([], entries))
+      )
+      yield* writeBundle(converted.bundle ?? converter.bundle([]))
       if (converted.rejected > 0) {
-        yield* Console.error(`${converted.rejected} records skipped (see the log above)`)
+        yield* Console.error(
+          `Skipped ${converted.rejected} ${
+            converted.rejected === 1 ? "record" : "records"
+          } that could not be decoded; the warnings in the log say why`
+        )
       }
     }).pipe(withSettings(ConnectorConfig.loadOffline))
 ).pipe(Command.withDescription("Convert exported SpyCloud JSON into one STIX 2.1 bundle on stdout"))
@@ -164,8 +182,52 @@ export const cli = Command.run(root, {
   version: (createRequire(import.meta.url)("../package.json") as { version: string }).version
 })
 
+/**
+ * A command was given an option value it cannot use.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CommandLineError extends Data.TaggedError("CommandLineError")<{
+  readonly message: string
+}> {}
+
 const demoSeed = 20_260_818
 const demoDays = 30
+const demoMaxRecords = 10_000_000
+
+/**
+ * Writes a bundle to stdout a few objects at a time: one string holding a large bundle would be
+ * more than a JavaScript string can hold.
+ */
+const writeBundle = (bundle: Bundle) =>
+  Effect.gen(function*() {
+    yield* Console.log(`{"type":"bundle","id":${JSON.stringify(bundle.id)},"objects":[`)
+    const objects = bundle.objects
+    for (let start = 0; start < objects.length; start += objectsPerWrite) {
+      const end = Math.min(start + objectsPerWrite, objects.length)
+      const lines = objects.slice(start, end).map((object) => JSON.stringify(object))
+      yield* Console.log(lines.join(",\n") + (end < objects.length ? "," : ""))
+    }
+    yield* Console.log("]}")
+  })
+
+const objectsPerWrite = 1000
+
+/** `demo` writes bundle files numbered from 1: files of an earlier, longer demo would linger. */
+const removeEarlierBundles = (directory: string) =>
+  Effect.gen(function*() {
+    const names = yield* Effect.promise(() => readdir(directory).catch(() => []))
+    const earlier = names.filter((name) => /^bundle-\d+\.json$/.test(name))
+    yield* Effect.forEach(earlier, (name) => Effect.promise(() => rm(join(directory, name))), {
+      discard: true
+    })
+    if (earlier.length > 0) {
+      yield* Effect.logInfo("Removed the bundle files of an earlier demo").pipe(
+        Effect.annotateLogs({ directory, files: earlier.length })
+      )
+    }
+  })
 
 /** Loads the settings, then runs the command with them and with their logger. */
 function withSettings<E>(load: Effect.Effect<ConnectorConfig.Settings, E>) {
@@ -201,8 +263,7 @@ const formatSummary = (summary: ImportSummary, seconds: number, out: string): st
   ].join("\n")
 }
 
-const isReported = (error: unknown) =>
-  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "RunFailed"
+const isReported = (error: unknown) => Predicate.isTagged(error, "RunFailed")
 
 const messageOf = (error: unknown) =>
   typeof error === "object" && error !== null && "message" in error

@@ -44,8 +44,8 @@ export const readCatalog = (
     onNone: () => Effect.succeed({}),
     onSome: (file) =>
       Effect.flatMap(readText(path, "the catalog"), (text) => {
-        const json = parseJson(text)
-        if (Option.isNone(json) || !isObject(json.value)) {
+        const json = parseJson(text.startsWith(byteOrderMark) ? text.slice(1) : text)
+        if (Either.isLeft(json) || !isObject(json.right)) {
           return Effect.fail(
             new InputError({
               message: `The catalog file ${file} is not a JSON object mapping source ids to ` +
@@ -54,7 +54,7 @@ export const readCatalog = (
           )
         }
         const entries: Record<string, unknown> = {}
-        for (const [id, response] of Object.entries(json.value)) {
+        for (const [id, response] of Object.entries(json.right)) {
           entries[id] = isObject(response) && Array.isArray(response.results)
             ? response.results[0]
             : response
@@ -73,9 +73,10 @@ export const parseRecords = (
   text: string,
   source: string
 ): Effect.Effect<BreachPage, InputError> => {
-  const json = parseJson(text)
-  if (Option.isSome(json)) {
-    const value = json.value
+  const content = text.startsWith(byteOrderMark) ? text.slice(1) : text
+  const json = parseJson(content)
+  if (Either.isRight(json)) {
+    const value = json.right
     if (Array.isArray(value)) return Effect.succeed(decodeAll(value))
     if (isObject(value) && Array.isArray(value.results)) {
       return Effect.succeed(decodeAll(value.results))
@@ -83,19 +84,30 @@ export const parseRecords = (
     if (isObject(value)) return Effect.succeed(decodeAll([value]))
     return Effect.fail(notRecords(source))
   }
-  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "")
-  if (lines.length === 0) return Effect.fail(notRecords(source))
+
+  const lines = content.split(/\r?\n/)
+  const numbered = lines.map((line, index) => ({ line, number: index + 1 }))
+    .filter(({ line }) => line.trim() !== "")
+  if (numbered.length === 0) return Effect.fail(notRecords(source))
+  if (Either.isLeft(parseJson(numbered[0]!.line))) {
+    return Effect.fail(
+      new InputError({
+        message: `${source} is neither JSON (${json.left}) nor one JSON record per line`
+      })
+    )
+  }
   const values: Array<unknown> = []
   const rejected: Array<RejectedRecord> = []
-  lines.forEach((line, index) => {
+  for (const { line, number } of numbered) {
     const parsed = parseJson(line)
-    if (Option.isSome(parsed)) values.push(parsed.value)
-    else rejected.push({ documentId: undefined, reason: `line ${index + 1} is not JSON` })
-  })
-  if (values.length === 0) return Effect.fail(notRecords(source))
+    if (Either.isRight(parsed)) values.push(parsed.right)
+    else rejected.push({ documentId: undefined, reason: `line ${number} is not JSON` })
+  }
   const page = decodeAll(values)
   return Effect.succeed({ ...page, rejected: [...rejected, ...page.rejected] })
 }
+
+const byteOrderMark = "\uFEFF"
 
 const decodeAll = (values: ReadonlyArray<unknown>): BreachPage => {
   const records: Array<BreachRecord> = []
@@ -131,11 +143,11 @@ const notRecords = (source: string) =>
       "({cursor, hits, results}), a JSON array of records, or one record per line (NDJSON)"
   })
 
-const parseJson = (text: string): Option.Option<unknown> => {
+const parseJson = (text: string): Either.Either<unknown, string> => {
   try {
-    return Option.some(JSON.parse(text))
-  } catch {
-    return Option.none()
+    return Either.right(JSON.parse(text))
+  } catch (error) {
+    return Either.left(error instanceof Error ? error.message : String(error))
   }
 }
 

@@ -112,20 +112,18 @@ export const runConnector = Effect.gen(function*() {
     return
   }
 
-  const scheduledRun = (first: boolean) =>
-    Effect.gen(function*() {
-      const skip = first ? false : yield* queueIsFull(updateInfo)
-      if (!skip) yield* Effect.ignore(runOnce())
-      yield* recordRun
-      yield* ping
-      yield* Effect.logInfo("Schedule next run of connector").pipe(
-        Effect.annotateLogs({ in: Duration.format(period) })
-      )
-    })
+  // The first run checks the queue too (pycti does not): a connector restarting in a loop must
+  // not keep filling a queue the platform cannot drain.
+  const scheduledRun = Effect.gen(function*() {
+    if (!(yield* queueIsFull(updateInfo))) yield* Effect.ignore(runOnce())
+    yield* recordRun
+    yield* ping
+    yield* Effect.logInfo("Schedule next run of connector").pipe(
+      Effect.annotateLogs({ in: Duration.format(period) })
+    )
+  })
 
-  yield* scheduledRun(true)
-  yield* Effect.sleep(period)
-  yield* Effect.repeat(scheduledRun(false), Schedule.spaced(period))
+  yield* Effect.repeat(scheduledRun, Schedule.spaced(period))
 })
 
 type InfoUpdate = (info: ConnectorInfo) => ConnectorInfo

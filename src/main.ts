@@ -14,6 +14,7 @@ cli(process.argv).pipe(
         Effect.zipRight(Effect.fail(error))
       )
   ),
+  Effect.tapDefect((cause) => Effect.logError("The command stopped on an unexpected error", cause)),
   Effect.provide(
     Layer.merge(NodeContext.layer, Logging.layer({ name: "SpyCloud", level: "info" }))
   ),

@@ -86,7 +86,10 @@ describe("the command line", () => {
         fixture("catalog-responses.json")
       ])
       assert.isTrue(Exit.isSuccess(exit))
-      assert.strictEqual(stderr, "1 records skipped (see the log above)")
+      assert.strictEqual(
+        stderr,
+        "Skipped 1 record that could not be decoded; the warnings in the log say why"
+      )
       assert.deepStrictEqual(
         JSON.parse(stdout).objects.map((object: { type: string }) => object.type),
         ["identity", "marking-definition"]
@@ -98,7 +101,7 @@ describe("the command line", () => {
       const { exit } = yield* runCli(["convert", "--input", fixture("README.md")])
       assert.isTrue(Exit.isFailure(exit))
       const error = Exit.isFailure(exit) ? String(exit.cause) : ""
-      assert.include(error, "holds no breach records")
+      assert.match(error, /README\.md is neither JSON \(.+\) nor one JSON record per line/)
     }))
 
   it.live("check-config names every missing setting and prints no secret", () =>
@@ -151,9 +154,35 @@ describe("reading exports", () => {
       ])
     }))
 
+  it.effect("reads a file that starts with a byte order mark", () =>
+    Effect.gen(function*() {
+      const text = readFileSync(fixture("watchlist-page.json"), "utf8")
+      const page = yield* parseRecords(`\uFEFF${text}`, "x")
+      assert.deepStrictEqual([page.records.length, page.rejected.length], [5, 0])
+    }))
+
+  it.effect("refuses a cut JSON file instead of reading its lines as records", () =>
+    Effect.gen(function*() {
+      const text = readFileSync(fixture("watchlist-page.json"), "utf8")
+      const error = yield* Effect.flip(parseRecords(text.slice(0, -200), "cut.json"))
+      assert.match(error.message, /^cut\.json is neither JSON \(.+\) nor one JSON record per line$/)
+    }))
+
+  it.effect("keeps the whole lines of a cut NDJSON file and rejects the cut one", () =>
+    Effect.gen(function*() {
+      const record = { document_id: "a1b2c3d4e5", spycloud_publish_date: "2026-08-18T00:00:00Z" }
+      const text = `${JSON.stringify(record)}\n${JSON.stringify(record).slice(0, 20)}`
+      const page = yield* parseRecords(text, "x")
+      assert.strictEqual(page.records.length, 1)
+      assert.deepStrictEqual(page.rejected, [{
+        documentId: undefined,
+        reason: "line 2 is not JSON"
+      }])
+    }))
+
   it.effect("refuses text that holds no records, naming the source", () =>
     Effect.gen(function*() {
-      for (const text of ["", "\n\n", "42", "not json at all"]) {
+      for (const text of ["", "\n\n", "42", "\"text\""]) {
         const error = yield* Effect.flip(parseRecords(text, "export.json"))
         assert.strictEqual(
           error.message,

@@ -87,7 +87,7 @@ export const layer = Layer.scopedContext(
     yield* ping
     if (!runOnce) {
       yield* Effect.forkScoped(Effect.forever(Effect.delay(ping, pingInterval)))
-      yield* Effect.logInfo("Starting PingAlive thread")
+      yield* Effect.logInfo("Pinging OpenCTI every 40 seconds")
     }
     // The last ping does not hold a stopping connector up when the platform does not answer.
     yield* Effect.addFinalizer(() =>
