@@ -5,7 +5,7 @@
  * (`assertDistBuilt` in `connectorProcess.ts`).
  */
 import { execFile } from "node:child_process"
-import { readdirSync, statSync } from "node:fs"
+import { existsSync, readdirSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { TestProject } from "vitest/node"
@@ -20,9 +20,26 @@ declare module "vitest" {
 const root = fileURLToPath(new URL("../../", import.meta.url))
 
 export default async function setup(project: TestProject): Promise<void> {
+  requireSharedFolder()
   const stale = staleSources()
   const problem = stale.length === 0 ? "" : await build()
   project.provide("distBuildProblem", problem)
+}
+
+/**
+ * The tests read the OASIS schemas, the id vectors, the fixtures and the platform's GraphQL schema
+ * from `../shared`, beside the project: say so once rather than fail in every file.
+ */
+const requireSharedFolder = () => {
+  const shared = join(root, "..", "shared")
+  const needed = ["stix2-json-schemas", "stix-id-vectors.json", "fixtures", "reference"]
+  const missing = needed.filter((name) => !existsSync(join(shared, name)))
+  if (missing.length > 0) {
+    throw new Error(
+      `The tests need the shared folder at ${shared} (missing: ${missing.join(", ")}). ` +
+        "Check out the project beside it, as CI does."
+    )
+  }
 }
 
 /** Source files whose compiled file is missing or older than they are. */
