@@ -277,7 +277,8 @@ describe("Faults", () => {
       readonly afterSaves: number
       readonly fault: Partial<Faults>
       readonly over: Partial<Faults>
-      readonly reason: string
+      /** The error's tag, and its reason when it has one. */
+      readonly error: string
       readonly message: string
       readonly savedThrough: string
       readonly requests?: (simulator: Simulator) => void
@@ -295,11 +296,8 @@ describe("Faults", () => {
 
         const failed = yield* connector.run(api)
         const error = failureOf(failed.exit)
-        expect({ tag: error._tag, reason: "reason" in error ? error.reason : undefined }).toEqual(
-          {
-            tag: options.reason === "WindowTooBroad" ? "WindowTooBroad" : "SpyCloudError",
-            reason: options.reason === "WindowTooBroad" ? undefined : options.reason
-          }
+        expect("reason" in error ? `${error._tag} ${error.reason}` : error._tag).toBe(
+          options.error
         )
         expect(error.message).toBe(options.message)
         expect(yield* connector.state).toEqual(stateThrough(options.savedThrough))
@@ -326,7 +324,7 @@ describe("Faults", () => {
         afterSaves: 3,
         fault: { ipNotAllowed: {} },
         over: { ipNotAllowed: undefined },
-        reason: "IpNotAllowed",
+        error: "SpyCloudError IpNotAllowed",
         savedThrough: "2026-08-13",
         message: "SpyCloud answered 403 (SpyCloud-Error: IP address not allowed) to GET " +
           "breach/data/watchlist?since=2026-08-14&until=2026-08-15, and kept failing when " +
@@ -340,7 +338,7 @@ describe("Faults", () => {
         afterSaves: 2,
         fault: { quotaExceeded: {} },
         over: { quotaExceeded: undefined },
-        reason: "QuotaExceeded",
+        error: "SpyCloudError QuotaExceeded",
         savedThrough: "2026-08-12",
         message: "SpyCloud answered 429 (LimitExceededException) to GET " +
           "breach/data/watchlist?since=2026-08-13&until=2026-08-13. The API key's monthly " +
@@ -354,7 +352,7 @@ describe("Faults", () => {
         afterSaves: 2,
         fault: { tooBroadAbove: 5 },
         over: { tooBroadAbove: undefined },
-        reason: "WindowTooBroad",
+        error: "WindowTooBroad",
         savedThrough: "2026-08-12",
         message: "SpyCloud answered 504 for 2026-08-13 even for severity 2 alone; narrow the " +
           "watchlist or the severity filter, or try again later.",

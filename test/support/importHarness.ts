@@ -5,8 +5,8 @@
  * the platform acknowledged.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import type { Scope } from "effect"
-import { Clock, Duration, Effect, Exit, Layer, Redacted, Ref, Schedule } from "effect"
+import type { Duration, Scope } from "effect"
+import { Clock, Effect, Exit, Layer, Redacted, Ref, Schedule } from "effect"
 import type { Settings } from "../../src/ConnectorConfig.js"
 import * as ConnectorConfig from "../../src/ConnectorConfig.js"
 import * as Converter from "../../src/Converter.js"
@@ -26,7 +26,6 @@ import type { ConnectorState } from "../../src/StateStore.js"
 import { completedThrough, emptyState, StateStore } from "../../src/StateStore.js"
 import * as PlatformState from "../../src/StateStore/Platform.js"
 import type { Bundle, StixObject } from "../../src/Stix.js"
-import * as Window from "../../src/Window.js"
 import type { LogLine } from "./connectorProcess.js"
 import type { QueuedMessage } from "./rabbit.js"
 
@@ -153,7 +152,7 @@ export interface Delivery {
 
 export const emptyDelivery: Delivery = { ids: new Set(), incidentDays: new Map() }
 
-export const deliveryOfObjects = (
+const deliveryOfObjects = (
   objects: Iterable<StixObject>,
   into: Delivery = emptyDelivery
 ): Delivery => {
@@ -318,5 +317,3 @@ export const platformState = (stored: string | null | undefined): ConnectorState
   stored === null || stored === undefined || stored === "" || stored === "null"
     ? emptyState
     : JSON.parse(stored)
-
-export const yesterdayOf = (day: string): string => Window.addDays(day, -1)
