@@ -115,7 +115,10 @@ export const runConnector = Effect.gen(function*() {
   // The first run checks the queue too (pycti does not): a connector restarting in a loop must
   // not keep filling a queue the platform cannot drain.
   const scheduledRun = Effect.gen(function*() {
-    if (!(yield* queueIsFull(updateInfo))) yield* Effect.ignore(runOnce())
+    // A failed run has logged why and closed its work; the schedule goes on.
+    if (!(yield* queueIsFull(updateInfo))) {
+      yield* runOnce().pipe(Effect.ignore, Effect.catchAllDefect(() => Effect.void))
+    }
     yield* recordRun
     yield* ping
     yield* Effect.logInfo("Schedule next run of connector").pipe(
