@@ -6,6 +6,7 @@ import type { BreachRecord, CatalogEntry } from "../src/BreachRecord.js"
 import { decodeBreachRecord, decodeCatalogEntry } from "../src/BreachRecord.js"
 import type { ConversionSettings } from "../src/ConnectorConfig.js"
 import { Converter, layer, make } from "../src/Converter.js"
+import { isSecretField } from "../src/Converter/Description.js"
 import type { StixObject } from "../src/Stix.js"
 import { validateBundle, validateStixObject } from "./support/stixSchemas.js"
 
@@ -636,6 +637,167 @@ describe("description", () => {
 
   it("leaves a masked secret out altogether", () => {
     expect(describeFields({ password: "********" })).not.toContain("password")
+  })
+
+  it("withholds secrets nested at any depth in objects and arrays", () => {
+    const nested = {
+      credentials: { password: "NESTED-LEAK-1", password_type: "plaintext", user: "u1" },
+      accounts: [{ password: "NESTED-LEAK-2", site: "a.example" }, "plain", [{ pin: "1234" }]],
+      profile: { bank: { routing_number: "R1", name: "Example Bank" }, secrets: ["s1", "s2"] },
+      devices: [{ token: { value: "T1" } }, { id: 7 }]
+    }
+    expect(describeFields(nested)).toBe(
+      [
+        "| Field | Value |",
+        "| --- | --- |",
+        "| document_id | 0123456789abcdef |",
+        "| spycloud_publish_date | 2026-08-18T00:00:00Z |",
+        "| severity | 20 |",
+        "| credentials | {\"password\":\"(withheld)\",\"password_type\":\"plaintext\",\"user\":\"u1\"} |",
+        "| accounts | {\"password\":\"(withheld)\",\"site\":\"a.example\"}, plain, " +
+        "[{\"pin\":\"(withheld)\"}] |",
+        "| profile | {\"bank\":{\"routing_number\":\"(withheld)\",\"name\":\"Example Bank\"}," +
+        "\"secrets\":\"(withheld)\"} |",
+        "| devices | {\"token\":\"(withheld)\"}, {\"id\":7} |"
+      ].join("\n")
+    )
+    expect(describeFields(nested, true)).toBe(
+      [
+        "| Field | Value |",
+        "| --- | --- |",
+        "| document_id | 0123456789abcdef |",
+        "| spycloud_publish_date | 2026-08-18T00:00:00Z |",
+        "| severity | 20 |",
+        "| credentials | {\"password\":\"NESTED-LEAK-1\",\"password_type\":\"plaintext\",\"user\":\"u1\"} |",
+        "| accounts | {\"password\":\"NESTED-LEAK-2\",\"site\":\"a.example\"}, plain, " +
+        "[{\"pin\":\"1234\"}] |",
+        "| profile | {\"bank\":{\"routing_number\":\"R1\",\"name\":\"Example Bank\"}," +
+        "\"secrets\":[\"s1\",\"s2\"]} |",
+        "| devices | {\"token\":{\"value\":\"T1\"}}, {\"id\":7} |"
+      ].join("\n")
+    )
+  })
+
+  it("judges field names as whole words for the secrets that have short or common names", () => {
+    const names = [
+      "cvv",
+      "card_cvv2",
+      "cvc",
+      "pin",
+      "PIN",
+      "account_pin",
+      "pin_code",
+      "accountPIN",
+      "pinCode",
+      "pinterest",
+      "social_pinterest",
+      "shipping",
+      "pinned",
+      "spin",
+      "pin_type",
+      "api_key",
+      "apiKey",
+      "APIKey",
+      "api-key",
+      "apikey",
+      "rapid_keys",
+      "private_key",
+      "privateKey",
+      "private.key",
+      "social_security",
+      "social_security_number",
+      "socialSecurityNumber",
+      "social_media",
+      "credit_card",
+      "creditCardNumber",
+      "card_number",
+      "cardNumber",
+      "gift_card",
+      "card_holder",
+      "bank_account",
+      "bank_account_number",
+      "bankAccount",
+      "bank_name",
+      "routing_number",
+      "routingNumber",
+      "security_answer",
+      "security_question_answer",
+      "securityAnswer",
+      "security_question",
+      "answer",
+      "backup_code",
+      "backup_codes",
+      "backupCodes",
+      "recovery_codes",
+      "backup_date",
+      "national_id",
+      "nationalId",
+      "national_id_number",
+      "nationality",
+      "international_id",
+      "passwd",
+      "passwordType",
+      "infected_machine_id",
+      "log_id",
+      "user_sys_domain"
+    ]
+    expect(names.filter(isSecretField)).toEqual([
+      "cvv",
+      "card_cvv2",
+      "cvc",
+      "pin",
+      "PIN",
+      "account_pin",
+      "pin_code",
+      "accountPIN",
+      "pinCode",
+      "api_key",
+      "apiKey",
+      "APIKey",
+      "api-key",
+      "apikey",
+      "private_key",
+      "privateKey",
+      "private.key",
+      "social_security",
+      "social_security_number",
+      "socialSecurityNumber",
+      "credit_card",
+      "creditCardNumber",
+      "card_number",
+      "cardNumber",
+      "bank_account",
+      "bank_account_number",
+      "bankAccount",
+      "routing_number",
+      "routingNumber",
+      "security_answer",
+      "security_question_answer",
+      "securityAnswer",
+      "backup_code",
+      "backup_codes",
+      "backupCodes",
+      "recovery_codes",
+      "national_id",
+      "nationalId",
+      "national_id_number",
+      "passwd"
+    ])
+  })
+
+  it("withholds the newly recognised secret fields in the description", () => {
+    const description = describeFields({
+      account_pin: "4321",
+      shipping: "ground",
+      pinterest: "@p",
+      cvv: "123"
+    }) as string
+    expect(description.split("\n").slice(5)).toEqual([
+      "| account_pin | (withheld) |",
+      "| shipping | ground |",
+      "| pinterest | @p |",
+      "| cvv | (withheld) |"
+    ])
   })
 })
 
