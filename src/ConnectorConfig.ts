@@ -361,6 +361,19 @@ const offlineNames: ReadonlyArray<SettingName> = [
 
 const sections: ReadonlyArray<Section> = ["opencti", "connector", "spycloud", "mq"]
 
+/** The keys of a section of `config.yml`, in the order of {@link settingNames}. */
+const keysOf = (section: Section): ReadonlyArray<string> =>
+  settingNames.filter((name) => name.startsWith(`${section.toUpperCase()}_`)).map((name) =>
+    name.slice(section.length + 1).toLowerCase()
+  )
+
+const sectionKeys: Record<Section, ReadonlyArray<string>> = {
+  opencti: keysOf("opencti"),
+  connector: keysOf("connector"),
+  spycloud: keysOf("spycloud"),
+  mq: keysOf("mq")
+}
+
 const defaults = {
   connectorName: "SpyCloud",
   scope: ["spycloud"],
@@ -856,7 +869,10 @@ const readConfigFile = (
 
 const noValues = (...problems: ReadonlyArray<string>): SourceValues => ({ values: {}, problems })
 
-/** Section values as strings; lists become comma-separated values. */
+/**
+ * Section values as strings; lists become comma-separated values. A section or key the connector
+ * does not know is a problem: a misspelt setting would otherwise silently keep its default.
+ */
 const sectionValues = (document: unknown, origin: string): SourceValues => {
   if (document === null || document === undefined) return noValues()
   if (!isRecord(document)) {
@@ -866,8 +882,13 @@ const sectionValues = (document: unknown, origin: string): SourceValues => {
   }
   const values: Record<string, Record<string, string>> = {}
   const problems: Array<string> = []
-  for (const section of sections) {
-    const entries = document[section]
+  for (const [section, entries] of Object.entries(document)) {
+    if (!isSection(section)) {
+      problems.push(
+        `${origin}: ${section} is not a section; the sections are ${sections.join(", ")}.`
+      )
+      continue
+    }
     if (entries === null || entries === undefined) continue
     if (!isRecord(entries)) {
       problems.push(`${origin}: ${section} is not a mapping of settings.`)
@@ -875,21 +896,37 @@ const sectionValues = (document: unknown, origin: string): SourceValues => {
     }
     values[section] = {}
     for (const [key, value] of Object.entries(entries)) {
-      const text = scalarText(value)
-      if (text !== undefined) {
-        values[section][key] = text
+      if (!sectionKeys[section].includes(key)) {
+        if (!isPythonConnectorType(section, key, value)) {
+          problems.push(
+            `${origin}: ${section}.${key} is not a setting; the ${section} settings are ` +
+              `${sectionKeys[section].join(", ")}.`
+          )
+        }
         continue
       }
-      const name = `${section}_${key}`.toUpperCase()
-      if (value !== null && settingNames.some((known) => known === name)) {
+      const text = scalarText(value)
+      if (text !== undefined) values[section][key] = text
+      else if (value !== null) {
         problems.push(
-          `${name}: ${section}.${key} in ${origin} is neither a single value nor a list.`
+          `${`${section}_${key}`.toUpperCase()}: ${section}.${key} in ${origin} is neither a ` +
+            "single value nor a list."
         )
       }
     }
   }
   return { values, problems }
 }
+
+const isSection = (name: string): name is Section => sections.some((section) => section === name)
+
+/**
+ * The Python connector's `config.yml` declares `connector.type: EXTERNAL_IMPORT`; that is what
+ * this connector is, so a file brought over from it is accepted as it stands.
+ */
+const isPythonConnectorType = (section: Section, key: string, value: unknown): boolean =>
+  section === "connector" && key === "type" &&
+  scalarText(value)?.trim().toUpperCase() === "EXTERNAL_IMPORT"
 
 const scalarText = (value: unknown): string | undefined => {
   if (typeof value === "string") return value

@@ -554,6 +554,57 @@ describe("config.yml", () => {
         `SPYCLOUD_TLP_LEVEL: spycloud.tlp_level in ${nested} is neither a single value nor a list.`
       ])
     }))
+
+  it.effect("reports every unknown section and key, with the keys that are accepted", () =>
+    Effect.gen(function*() {
+      const file = configFile(
+        [
+          "opencti:",
+          "  tokn: x",
+          "spy_cloud:",
+          "  api_key: y",
+          "spycloud:",
+          "  tlp: red",
+          "  TLP_LEVEL: red",
+          "  import_start_date:",
+          "connector:",
+          "  type: external_import",
+          "mq:"
+        ].join("\n")
+      )
+      assert.deepStrictEqual(
+        yield* problemsOf(loadWith({ ...complete, OPENCTI_TOKEN: "", CONFIG_FILE: file })),
+        [
+          `${file}: opencti.tokn is not a setting; the opencti settings are url, token.`,
+          `${file}: spy_cloud is not a section; the sections are opencti, connector, spycloud, mq.`,
+          `${file}: spycloud.tlp is not a setting; the spycloud settings are api_base_url, ` +
+          "api_key, severity_levels, watchlist_types, tlp_level, import_start_date, " +
+          "include_secrets, request_timeout, window_max_records.",
+          `${file}: spycloud.TLP_LEVEL is not a setting; the spycloud settings are api_base_url, ` +
+          "api_key, severity_levels, watchlist_types, tlp_level, import_start_date, " +
+          "include_secrets, request_timeout, window_max_records.",
+          "OPENCTI_TOKEN is required: set it to the API token of the OpenCTI user the connector " +
+          "acts as."
+        ]
+      )
+    }))
+
+  it.effect("accepts the Python connector's connector.type, and only as an external import", () =>
+    Effect.gen(function*() {
+      const imported = configFile("connector:\n  type: EXTERNAL_IMPORT\n")
+      const settings = yield* loadWith({ ...complete, CONFIG_FILE: imported })
+      assert.strictEqual(settings.connector.name, "SpyCloud")
+
+      const enrichment = configFile("connector:\n  type: INTERNAL_ENRICHMENT\n")
+      assert.deepStrictEqual(
+        yield* problemsOf(loadWith({ ...complete, CONFIG_FILE: enrichment })),
+        [
+          `${enrichment}: connector.type is not a setting; the connector settings are id, name, ` +
+          "scope, log_level, duration_period, run_and_terminate, queue_threshold, queue_protocol, " +
+          "api_bundle_max_objects."
+        ]
+      )
+    }))
 })
 
 describe("config.yml.sample", () => {
@@ -656,6 +707,25 @@ describe("ConnectorConfig.fromObject", () => {
       )
       assert.strictEqual(offline.spycloud.tlpLevel, "clear")
       assert.strictEqual(offline.opencti.url, "http://127.0.0.1:0")
+    }))
+
+  it.effect("reports unknown sections and keys of the object", () =>
+    Effect.gen(function*() {
+      const input = { spycloud: { tlp: "red" }, mq: { password: "x" }, queue: {} }
+      assert.deepStrictEqual(
+        yield* problemsOf(
+          ConnectorConfig.fromObject(input as ConnectorConfig.ConfigInput, { offline: true })
+        ),
+        [
+          "the settings object: spycloud.tlp is not a setting; the spycloud settings are " +
+          "api_base_url, api_key, severity_levels, watchlist_types, tlp_level, import_start_date, " +
+          "include_secrets, request_timeout, window_max_records.",
+          "the settings object: mq.password is not a setting; the mq settings are host, port, " +
+          "vhost, use_ssl, user, pass.",
+          "the settings object: queue is not a section; the sections are opencti, connector, " +
+          "spycloud, mq."
+        ]
+      )
     }))
 
   it.effect("provides the service through layerFromObject", () =>
