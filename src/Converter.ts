@@ -13,7 +13,6 @@ import { describeRecord } from "./Converter/Description.js"
 import { authorIdentity, tlpMarking } from "./Converter/Markings.js"
 import type { ConversionContext } from "./Converter/Observables.js"
 import { Observables } from "./Converter/Observables.js"
-import * as Values from "./Converter/Values.js"
 import type { Bundle, StixObject } from "./Stix.js"
 import { bundleId, incidentId, relationshipId } from "./StixIds.js"
 
@@ -157,20 +156,22 @@ const convertRecord = (
   const dropped: Array<DroppedValue> = []
   const warnings: Array<string> = []
 
-  const incident = buildIncident(context, record, catalog, dropped, warnings)
+  const modified = modifiedTime(fields["record_modification_date"], record.publishedAt, dropped)
   const observables = new Observables(context, dropped)
 
-  const login = observables.userAccount("username", fields["username"])
-  observables.emailAddress(fields["email"], fields["full_name"], login)
+  const account = observables.userAccount("username", fields["username"])
+  const email = observables.emailAddress(fields["email"], fields["full_name"], account?.id)
   observables.userAccount("user_hostname", fields["user_hostname"])
   observables.url(fields["target_url"])
   observables.domainName("target_domain", fields["target_domain"])
   observables.domainName("target_subdomain", fields["target_subdomain"])
-  observables.ipAddresses(fields["ip_addresses"])
+  const address = observables.ipAddresses(fields["ip_addresses"])
   observables.macAddress(fields["mac_address"])
   observables.infectedPath(fields["infected_path"])
   observables.userAgent(fields["user_agent"])
 
+  const identifier = incidentIdentifier([email, account?.login, address, record.documentId])
+  const incident = buildIncident(context, record, catalog, identifier, modified, warnings)
   const objects: Array<StixObject> = [incident]
   const created = incident["created"]
   for (const observable of observables.list) objects.push(observable)
@@ -195,7 +196,8 @@ const buildIncident = (
   context: ConversionContext,
   record: BreachRecord,
   catalog: CatalogEntry | undefined,
-  dropped: Array<DroppedValue>,
+  identifier: string,
+  modified: string,
   warnings: Array<string>
 ): StixObject => {
   const { documentId, fields, publishedAt, severity } = record
@@ -210,8 +212,8 @@ const buildIncident = (
     )
   }
 
-  const name = `SpyCloud ${level === undefined ? "" : level + " "}alert on ${identifier(record)} [${
-    documentId.slice(0, 8)
+  const name = `SpyCloud ${level === undefined ? "" : level + " "}alert on ${identifier} [${
+    nameText(documentId.slice(0, 8))
   }]`
 
   const references: Array<Readonly<Record<string, string>>> = [
@@ -234,7 +236,7 @@ const buildIncident = (
     spec_version: "2.1",
     id: incidentId(name, publishedAt),
     created: publishedAt,
-    modified: modifiedTime(fields["record_modification_date"], publishedAt, dropped),
+    modified,
     name,
     description: describeRecord(fields, context.includeSecrets),
     incident_type: "data-breach"
@@ -248,17 +250,39 @@ const buildIncident = (
   return incident as StixObject
 }
 
-/** The email, else the username, else the first IP address, else the document id. */
-const identifier = ({ documentId, fields }: BreachRecord): string => {
-  for (const field of ["email", "username"]) {
-    const value = fields[field]
-    if (typeof value === "string" && !isAbsent(value)) return value.trim()
+/**
+ * What the incident is named after: the first candidate with something to show once control
+ * characters are taken out and white space is collapsed, cut to `identifierLength` characters.
+ * The candidates are the values the observables were made of (the valid email, the account's
+ * login, the first valid IP address), then the document id.
+ */
+const incidentIdentifier = (candidates: ReadonlyArray<string | undefined>): string => {
+  let text = ""
+  for (const candidate of candidates) {
+    if (candidate === undefined) continue
+    text = nameText(candidate)
+    if (text.length > 0) break
   }
-  for (const entry of Values.ipAddressEntries(fields["ip_addresses"])) {
-    if (typeof entry === "string" && !isAbsent(entry)) return entry.trim()
-  }
-  return documentId
+  if (text.length <= identifierLength) return text
+  let cut = identifierLength - 1
+  const last = text.charCodeAt(cut - 1)
+  if (last >= 0xd800 && last <= 0xdbff) cut--
+  return text.slice(0, cut).trimEnd() + "…"
 }
+
+/** Long enough for any real email address or login; an incident name stays readable in a list. */
+const identifierLength = 200
+
+/** A value on one line: control characters taken out, white space runs made one space. */
+const nameText = (value: string): string =>
+  notPlainText.test(value)
+    ? value.replace(controlCharacters, "").replace(/\s+/g, " ").trim()
+    : value
+
+const notPlainText = /[\p{Cc}\s]/u
+
+/** Control characters other than the ones that are white space, which become a space instead. */
+const controlCharacters = /(?![\t\n\v\f\r])\p{Cc}/gu
 
 const modifiedTime = (raw: unknown, created: string, dropped: Array<DroppedValue>): string => {
   if (isAbsent(raw)) return created

@@ -152,6 +152,16 @@ describe("the fixture page", () => {
     )
   })
 
+  it("gives the incidents the ids they always had", () => {
+    expect(conversions.map((conversion) => incidentOf(conversion.objects).id)).toEqual([
+      "incident--a5b50428-6a9e-5e6a-9ca4-03495483c794",
+      "incident--e542fbba-1c42-5e2c-9c9c-188a36bc7a1b",
+      "incident--d3243542-dae4-5da4-a2b1-4b168e2540cc",
+      "incident--b8769064-cd0b-5c7a-9b06-5ab8ddbedb95",
+      "incident--83efd092-43b3-515e-84fa-9f96637d3b49"
+    ])
+  })
+
   it("names each incident after its level, identifier and document id", () => {
     expect(conversions.map((conversion) => incidentOf(conversion.objects)["name"])).toEqual([
       "SpyCloud high alert on avery.quill@example.com [6f1d2c3b]",
@@ -485,8 +495,65 @@ describe("incident", () => {
       "SpyCloud high alert on 192.0.2.7 [01234567]",
       "SpyCloud high alert on 2001:db8::2 [01234567]",
       "SpyCloud high alert on 0123456789abcdef [01234567]",
-      "SpyCloud high alert on not-an-email [01234567]"
+      "SpyCloud high alert on 0123456789abcdef [01234567]"
     ])
+  })
+
+  it("names the incident after validated values only", () => {
+    const nameOf = (raw: Record<string, unknown>) =>
+      incidentOf(convert({ ...minimal, ...raw }).objects)["name"]
+    expect([
+      nameOf({ email: "not-an-email", username: " alice ", ip_addresses: ["192.0.2.1"] }),
+      nameOf({ email: "a b@example.com", username: ["alice"], ip_addresses: ["192.0.2.1"] }),
+      nameOf({ ip_addresses: ["01.02.03.04", "198.51.100.2"] }),
+      nameOf({ ip_addresses: "192.0.2.256, ::ffff:192.0.2.1, 2001:db8::9" }),
+      nameOf({ email: "@", username: 7, ip_addresses: ["999.1.1.1", 4] })
+    ]).toEqual([
+      "SpyCloud high alert on alice [01234567]",
+      "SpyCloud high alert on 192.0.2.1 [01234567]",
+      "SpyCloud high alert on 198.51.100.2 [01234567]",
+      "SpyCloud high alert on 2001:db8::9 [01234567]",
+      "SpyCloud high alert on 0123456789abcdef [01234567]"
+    ])
+  })
+
+  it("keeps the name on one line, without control characters", () => {
+    const incident = incidentOf(
+      convert({ ...minimal, username: "ali\u0000ce\r\n\tsmith \u2028 jr\u007f\u0085" }).objects
+    )
+    expect([incident["name"], incident.id]).toEqual([
+      "SpyCloud high alert on alice smith jr [01234567]",
+      `incident--${
+        uuid5(
+          JSON.stringify({
+            created: "2026-08-18T00:00:00.000Z",
+            name: "spycloud high alert on alice smith jr [01234567]"
+          })
+        )
+      }`
+    ])
+    expect(
+      incidentOf(
+        convert({ ...minimal, document_id: "ab\u0007cd\nefgh-1", username: "\u0001\u0002" })
+          .objects
+      )["name"]
+    ).toBe("SpyCloud high alert on abcd efgh-1 [abcd ef]")
+  })
+
+  it("cuts a long identifier to 200 characters, keeping the document id's head", () => {
+    const nameOf = (username: string) =>
+      incidentOf(convert({ ...minimal, username }).objects)["name"] as string
+    expect(nameOf("a".repeat(200))).toBe(`SpyCloud high alert on ${"a".repeat(200)} [01234567]`)
+    expect(nameOf("a".repeat(201))).toBe(`SpyCloud high alert on ${"a".repeat(199)}… [01234567]`)
+    expect(nameOf("b".repeat(198) + " " + "c".repeat(50))).toBe(
+      `SpyCloud high alert on ${"b".repeat(198)}… [01234567]`
+    )
+    expect(nameOf("d".repeat(197) + "😀".repeat(10))).toBe(
+      `SpyCloud high alert on ${"d".repeat(197)}😀… [01234567]`
+    )
+    expect(nameOf("e".repeat(198) + "😀".repeat(10))).toBe(
+      `SpyCloud high alert on ${"e".repeat(198)}… [01234567]`
+    )
   })
 
   it("hashes exactly the created string it carries, in milliseconds", () => {

@@ -36,12 +36,15 @@ export class Observables {
     private readonly dropped: Array<DroppedValue>
   ) {}
 
-  /** The account's id, for the email's `belongs_to_ref`. */
-  userAccount(field: string, raw: unknown): string | undefined {
+  /** The account's id, for the email's `belongs_to_ref`, and its login. */
+  userAccount(
+    field: string,
+    raw: unknown
+  ): { readonly id: string; readonly login: string } | undefined {
     const login = this.text(field, raw)
     if (login === undefined) return undefined
     const id = scoId("user-account", { account_login: login })
-    if (this.has(id)) return id
+    if (this.has(id)) return { id, login }
     this.list.push({
       type: "user-account",
       spec_version: "2.1",
@@ -50,16 +53,20 @@ export class Observables {
       x_opencti_created_by_ref: this.context.authorId,
       object_marking_refs: this.context.markingRefs
     })
-    return id
+    return { id, login }
   }
 
-  emailAddress(raw: unknown, fullName: unknown, accountId: string | undefined): void {
+  /** The address, when it is valid. */
+  emailAddress(raw: unknown, fullName: unknown, accountId: string | undefined): string | undefined {
     const text = this.text("email", raw)
-    if (text === undefined) return
+    if (text === undefined) return undefined
     const value = Values.emailAddress(text)
-    if (value === undefined) return this.drop("email", "not a valid email address")
+    if (value === undefined) {
+      this.drop("email", "not a valid email address")
+      return undefined
+    }
     const id = valueScoId("email-addr", value)
-    if (this.has(id)) return
+    if (this.has(id)) return value
     const displayName = typeof fullName === "string" && !isAbsent(fullName)
       ? fullName.trim()
       : undefined
@@ -67,6 +74,7 @@ export class Observables {
     if (displayName !== undefined) email["display_name"] = displayName
     if (accountId !== undefined) email["belongs_to_ref"] = accountId
     this.list.push(this.attributed(email))
+    return value
   }
 
   url(raw: unknown): void {
@@ -85,15 +93,22 @@ export class Observables {
     this.addValue("domain-name", value)
   }
 
-  ipAddresses(raw: unknown): void {
-    if (isAbsent(raw)) return
+  /** The first valid address. */
+  ipAddresses(raw: unknown): string | undefined {
+    if (isAbsent(raw)) return undefined
+    let first: string | undefined
     for (const entry of Values.ipAddressEntries(raw)) {
       const text = this.text("ip_addresses", entry)
       if (text === undefined) continue
       const address = Values.ipAddress(text)
-      if (address === undefined) this.drop("ip_addresses", "not a valid IP address")
-      else this.addValue(address.type, address.value)
+      if (address === undefined) {
+        this.drop("ip_addresses", "not a valid IP address")
+      } else {
+        first ??= address.value
+        this.addValue(address.type, address.value)
+      }
     }
+    return first
   }
 
   macAddress(raw: unknown): void {
