@@ -26,6 +26,7 @@ import { readFile } from "node:fs/promises"
 import { parseDocument } from "yaml"
 import type { WatchlistType } from "./BreachRecord.js"
 import { documentedSeverityCodes, watchlistTypes } from "./BreachRecord.js"
+import { mask, minimumSecretLength, scrubSecrets } from "./Redaction.js"
 
 /**
  * Settings that could not be read. One problem per line, each naming the variable, what is wrong
@@ -264,7 +265,7 @@ export const formatSettings = (settings: Settings): string => {
   const { connector, mq, opencti, spycloud } = settings
   const shown = {
     OPENCTI_URL: withoutPassword(opencti.url),
-    OPENCTI_TOKEN: masked,
+    OPENCTI_TOKEN: mask,
     CONNECTOR_ID: connector.id,
     CONNECTOR_NAME: connector.name,
     CONNECTOR_SCOPE: connector.scope.join(","),
@@ -277,7 +278,7 @@ export const formatSettings = (settings: Settings): string => {
     CONNECTOR_QUEUE_PROTOCOL: connector.queueProtocol,
     CONNECTOR_API_BUNDLE_MAX_OBJECTS: String(connector.apiBundleMaxObjects),
     SPYCLOUD_API_BASE_URL: withoutPassword(spycloud.baseUrl),
-    SPYCLOUD_API_KEY: masked,
+    SPYCLOUD_API_KEY: mask,
     SPYCLOUD_SEVERITY_LEVELS: spycloud.severityLevels.length > 0
       ? spycloud.severityLevels.join(",")
       : "(all)",
@@ -294,12 +295,12 @@ export const formatSettings = (settings: Settings): string => {
     MQ_VHOST: mq.vhost ?? fromRegistration,
     MQ_USE_SSL: mq.useSsl === undefined ? fromRegistration : String(mq.useSsl),
     MQ_USER: mq.user ?? fromRegistration,
-    MQ_PASS: mq.pass === undefined ? fromRegistration : masked
+    MQ_PASS: mq.pass === undefined ? fromRegistration : mask
   } satisfies Record<SettingName, string>
 
   const width = Math.max(...settingNames.map((name) => name.length)) + 2
   const text = settingNames.map((name) => `${name.padEnd(width)}${shown[name]}`).join("\n")
-  return scrub(text, secretValues(settings))
+  return scrubSecrets(text, secretValues(settings))
 }
 
 type Mode = "run" | "offline"
@@ -414,8 +415,6 @@ const tlpLevels: ReadonlyArray<TlpLevel> = [
   "red"
 ]
 
-const masked = "********"
-
 const fromRegistration = "(from registration)"
 
 /** Node.js timers cannot wait longer than 2^31 - 1 ms; a longer wait would never end. */
@@ -460,7 +459,7 @@ const decodeWith = (
     if (Either.isLeft(decoded) || problems.length > 0) {
       const secrets = Object.values(raw.secrets).map(Redacted.value)
       return yield* new ConnectorConfigError({
-        problems: problems.map((problem) => scrub(problem, secrets))
+        problems: problems.map((problem) => scrubSecrets(problem, secrets))
       })
     }
     yield* Effect.forEach(decoded.right.warnings, (warning) => Effect.logWarning(warning), {
@@ -555,6 +554,16 @@ const decodeSettings = (
       warnings.push(
         `SPYCLOUD_SEVERITY_LEVELS: ${code} is not a severity code SpyCloud documents ` +
           `(${documentedSeverityCodes.join(", ")}); it is sent as configured.`
+      )
+    }
+  }
+
+  for (const name of ["OPENCTI_TOKEN", "SPYCLOUD_API_KEY", "MQ_PASS"] as const) {
+    const secret = raw.secrets[name]
+    if (secret !== undefined && Redacted.value(secret).length < minimumSecretLength) {
+      warnings.push(
+        `${name} is very short (under ${minimumSecretLength} characters); real tokens and keys ` +
+          "are longer, and a value this short is not masked in logs. Check the value."
       )
     }
   }
@@ -950,16 +959,10 @@ const secretValues = (settings: Settings): ReadonlyArray<string> =>
     secret === undefined ? [] : [Redacted.value(secret)]
   )
 
-const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.reduce(
-    (scrubbed, secret) => secret.length >= 4 ? scrubbed.replaceAll(secret, masked) : scrubbed,
-    text
-  )
-
 const withoutPassword = (url: string): string => {
   const parsed = URL.canParse(url) ? new URL(url) : undefined
   if (parsed === undefined || parsed.password === "") return url
-  parsed.password = masked
+  parsed.password = mask
   return parsed.href
 }
 

@@ -4,7 +4,7 @@
  *
  * Log annotations and plain objects logged with the message become `attributes`; the cause of a
  * failure becomes `exc_info`. Every known secret is replaced by `********` in the whole line
- * before it is written, whatever the level.
+ * before it is written, whatever the level (see `Redaction` for the rule on very short ones).
  *
  * @since 0.1.0
  */
@@ -22,6 +22,7 @@ import {
 } from "effect"
 import type { LogLevelSetting, Settings } from "./ConnectorConfig.js"
 import { ConnectorConfig, offlineSecret } from "./ConnectorConfig.js"
+import { scrubber } from "./Redaction.js"
 
 /**
  * @since 0.1.0
@@ -32,7 +33,10 @@ export interface Options {
   readonly name: string
   /** The lowest level written. */
   readonly level: LogLevelSetting
-  /** Values replaced by `********` wherever they appear; those shorter than 4 are ignored. */
+  /**
+   * Values replaced by `********` wherever they appear; those shorter than
+   * `Redaction.minimumSecretLength` are left in place.
+   */
   readonly secrets?: ReadonlyArray<string | Redacted.Redacted<string>>
   /** Where each line goes, without its newline. Default: stderr. */
   readonly write?: (line: string) => void
@@ -121,8 +125,6 @@ const levels: Record<LogLevelSetting, LogLevel.LogLevel> = {
   error: LogLevel.Error
 }
 
-const masked = "********"
-
 /** Python's level names; Effect's extra levels fold into the nearest of them. */
 const levelNames: Record<LogLevel.LogLevel["_tag"], string> = {
   All: "DEBUG",
@@ -202,24 +204,6 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => {
   if (typeof value !== "object" || value === null) return false
   const prototype = Object.getPrototypeOf(value)
   return prototype === Object.prototype || prototype === null
-}
-
-/** Secrets as written raw and as escaped inside a JSON string, longest first. */
-const scrubber = (
-  secrets: ReadonlyArray<string | Redacted.Redacted<string>>
-): (line: string) => string => {
-  const values = secrets
-    .map((secret) => Redacted.isRedacted(secret) ? Redacted.value(secret) : secret)
-    .filter((secret) => secret.length >= 4)
-    .flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)])
-  const patterns = [...new Set(values)].sort((a, b) => b.length - a.length)
-  if (patterns.length === 0) return (line) => line
-  return (line) =>
-    patterns.reduce(
-      (scrubbed, secret) =>
-        scrubbed.includes(secret) ? scrubbed.replaceAll(secret, masked) : scrubbed,
-      line
-    )
 }
 
 const writeToStderr = (line: string): void => {

@@ -317,6 +317,35 @@ describe("ConnectorConfig.load", () => {
       ])
     }))
 
+  it.effect("warns about a secret too short to be masked in logs, and keeps it", () =>
+    Effect.gen(function*() {
+      const warnings: Array<string> = []
+      const settings = yield* loadWith({
+        ...complete,
+        OPENCTI_TOKEN: "k",
+        SPYCLOUD_API_KEY: "1234567",
+        MQ_PASS: "guest"
+      }).pipe(Effect.provide(capturedWarnings(warnings)))
+      assert.deepStrictEqual(
+        [Redacted.value(settings.opencti.token), Redacted.value(settings.spycloud.apiKey)],
+        ["k", "1234567"]
+      )
+      assert.deepStrictEqual(warnings, [
+        "OPENCTI_TOKEN is very short (under 8 characters); real tokens and keys are longer, and " +
+        "a value this short is not masked in logs. Check the value.",
+        "SPYCLOUD_API_KEY is very short (under 8 characters); real tokens and keys are longer, " +
+        "and a value this short is not masked in logs. Check the value.",
+        "MQ_PASS is very short (under 8 characters); real tokens and keys are longer, and a " +
+        "value this short is not masked in logs. Check the value."
+      ])
+
+      const long: Array<string> = []
+      yield* loadWith({ ...complete, SPYCLOUD_API_KEY: "12345678" }).pipe(
+        Effect.provide(capturedWarnings(long))
+      )
+      assert.deepStrictEqual(long, [])
+    }))
+
   it.effect("lists every missing required setting", () =>
     Effect.gen(function*() {
       assert.deepStrictEqual(yield* problemsOf(loadWith({ CONFIG_FILE: emptyFile })), [

@@ -160,6 +160,22 @@ describe("Logging", () => {
       ])
     }))
 
+  it.effect("leaves a secret shorter than 8 characters alone rather than mangle the line", () =>
+    Effect.gen(function*() {
+      const lines = yield* logged(
+        Effect.logInfo("Bundle pushed for key kiosk-7 at keyword kiosk-77"),
+        {
+          name: "SpyCloud",
+          level: "info",
+          secrets: [Redacted.make("k"), "kiosk-7", "kiosk-77"]
+        }
+      )
+      assert.deepStrictEqual(lines, [
+        "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"level\":\"INFO\",\"name\":\"SpyCloud\"," +
+        "\"message\":\"Bundle pushed for key kiosk-7 at keyword ********\"}"
+      ])
+    }))
+
   it.effect("takes the name, level and secrets from the settings", () =>
     Effect.gen(function*() {
       const settings = yield* ConnectorConfig.fromObject({

@@ -480,13 +480,14 @@ describe("SpyCloudApi over HTTP", () => {
       )
       expect(result.error.message).toBe(
         "SpyCloud could not be reached for GET breach/catalog/91001: proxy refused request with " +
-          "header X-API-Key: <redacted>, and kept failing when retried. Check the network path " +
+          "header X-API-Key: ********, and kept failing when retried. Check the network path " +
           "to SpyCloud (proxies, TLS inspection); the next run resumes where this one stopped."
       )
       expect(lines.length).toBe(3)
-      expect(lines.every((line) => !line.includes(apiKey) && line.includes("<redacted>"))).toBe(
-        true
-      )
+      expect(lines.every((line) => !line.includes(apiKey) && line.includes("X-API-Key: ********")))
+        .toBe(
+          true
+        )
     }))
 
   it.effect("honours Retry-After when it asks for longer than the policy", () =>

@@ -34,6 +34,7 @@ import {
 import type { BreachRecord, CatalogEntry, RejectedRecord } from "../BreachRecord.js"
 import { decodeBreachRecord, decodeCatalogEntry } from "../BreachRecord.js"
 import { ConnectorConfig } from "../ConnectorConfig.js"
+import { scrubber } from "../Redaction.js"
 import type {
   BreachPage,
   SpyCloudApiShape,
@@ -126,7 +127,7 @@ export const make = (
     const baseUrl = normalizeBaseUrl(options.baseUrl)
     const timeout = Duration.decode(options.requestTimeout)
     const policies: RetryPolicies = { ...defaultRetryPolicies, ...options.retry }
-    const scrub = scrubber(Redacted.value(options.apiKey))
+    const scrub = scrubber([options.apiKey])
 
     const client = (yield* HttpClient.HttpClient).pipe(
       HttpClient.mapRequest(HttpClientRequest.setHeaders({
@@ -485,10 +486,6 @@ const toSpyCloudError = (
     ...(failure.status === undefined ? {} : { status: failure.status })
   })
 }
-
-/** Removes the API key from any text, whatever path it took to get there. */
-const scrubber = (apiKey: string) => (text: string): string =>
-  apiKey.length === 0 ? text : text.split(apiKey).join("<redacted>")
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
