@@ -654,6 +654,42 @@ describe("config.yml.sample", () => {
       )
       assert.deepStrictEqual(names.filter((name) => !sample.includes(`# ${name}`)), [])
     }))
+
+  it.effect("sets every optional setting to its default, but the start date it recommends", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-08-18T12:00:00Z"))
+      const file = configFile(
+        sample.replace("id: ChangeMe", "id: 4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37")
+      )
+      const fromSample = yield* loadWith({ CONFIG_FILE: file })
+      const withDefaults = yield* loadWith({
+        CONFIG_FILE: emptyFile,
+        OPENCTI_URL: "http://opencti:8080",
+        OPENCTI_TOKEN: "ChangeMe",
+        CONNECTOR_ID: "4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37",
+        SPYCLOUD_API_KEY: "ChangeMe",
+        SPYCLOUD_IMPORT_START_DATE: "P90D"
+      })
+      assert.deepStrictEqual(plain(fromSample), plain(withDefaults))
+    }))
+
+  it("states in each comment the default its line sets, but for the recommended start date", () => {
+    const disagreements: Array<readonly [string, string, string]> = []
+    let comment = ""
+    for (const line of sample.split("\n")) {
+      if (/^\s*#/.test(line)) {
+        comment += line
+        continue
+      }
+      const setting = /^ {2}(\w+): (.*)$/.exec(line)
+      const stated = /Default (\S+?)[.,]?(?:\s|$)/.exec(comment)
+      if (setting !== null && stated !== null && stated[1] !== setting[2]) {
+        disagreements.push([setting[1]!, stated[1]!, setting[2]!])
+      }
+      comment = ""
+    }
+    assert.deepStrictEqual(disagreements, [["import_start_date", "1970-01-01", "P90D"]])
+  })
 })
 
 describe("ConnectorConfig.loadOffline", () => {
