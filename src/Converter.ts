@@ -205,10 +205,10 @@ const buildIncident = (
   const level = severity === undefined ? undefined : severityLevel(severity)
   if (severity === undefined) {
     warnings.push("A breach record has no usable severity code; its incident has no severity")
-  } else if (!knownSeverityCodes.has(severity)) {
+  } else if (!documentedSeverityCodes.includes(severity)) {
     warnings.push(
       `SpyCloud severity code ${severity} is not one of the documented codes ` +
-        `(2, 5, 20, 25, 26, 30); its records are imported as ${level} incidents`
+        `(${documentedSeverityCodes.join(", ")}); its records are imported as ${level} incidents`
     )
   }
 

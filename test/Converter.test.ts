@@ -3,7 +3,11 @@ import { Effect, Either } from "effect"
 import { readFileSync } from "node:fs"
 import { v5 } from "uuid"
 import type { BreachRecord, CatalogEntry } from "../src/BreachRecord.js"
-import { decodeBreachRecord, decodeCatalogEntry } from "../src/BreachRecord.js"
+import {
+  decodeBreachRecord,
+  decodeCatalogEntry,
+  documentedSeverityCodes
+} from "../src/BreachRecord.js"
 import type { ConversionSettings } from "../src/ConnectorConfig.js"
 import { Converter, layer, make } from "../src/Converter.js"
 import { isSecretField } from "../src/Converter/Description.js"
@@ -459,6 +463,22 @@ describe("severity", () => {
       ["critical", "SpyCloud critical", warning(27, "critical")],
       ["critical", "SpyCloud critical", warning(99, "critical")]
     ])
+  })
+
+  it("lists the documented codes in the warning as BreachRecord documents them", () => {
+    const codes = documentedSeverityCodes as Array<number>
+    codes.push(40)
+    try {
+      expect([severityOf(40), severityOf(41)]).toEqual([
+        ["critical", "SpyCloud critical", []],
+        ["critical", "SpyCloud critical", [
+          "SpyCloud severity code 41 is not one of the documented codes " +
+          "(2, 5, 20, 25, 26, 30, 40); its records are imported as critical incidents"
+        ]]
+      ])
+    } finally {
+      codes.pop()
+    }
   })
 
   it("reads a numeric string and leaves a missing severity out, with a warning", () => {
