@@ -970,6 +970,27 @@ describe("observables", () => {
     })
   })
 
+  it("compares domain and subdomain without case, keeping the first as written", () => {
+    const objects = convert({
+      ...minimal,
+      target_domain: "EXAMPLE.com",
+      target_subdomain: "example.COM"
+    }).objects
+    expect(observablesOf(objects)).toEqual([
+      {
+        type: "domain-name",
+        ...scoCommon,
+        id: valueId("domain-name", "EXAMPLE.com"),
+        value: "EXAMPLE.com"
+      }
+    ])
+    expect(observe({ target_domain: "Example.com", target_subdomain: "WWW.Example.com" }))
+      .toEqual({
+        observables: ["domain-name Example.com", "domain-name WWW.Example.com"],
+        dropped: []
+      })
+  })
+
   it("drops IP addresses and malformed names given as domains", () => {
     expect(
       observe({ target_domain: "192.0.2.1", target_subdomain: "-bad-.example.com" })

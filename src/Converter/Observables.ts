@@ -90,7 +90,7 @@ export class Observables {
     if (text === undefined) return
     const value = Values.domainName(text)
     if (value === undefined) return this.drop(field, "not a valid domain name")
-    this.addValue("domain-name", value)
+    if (!this.hasDomainName(value)) this.addValue("domain-name", value)
   }
 
   /** The first valid address. */
@@ -173,6 +173,21 @@ export class Observables {
   private has(id: string): boolean {
     for (const observable of this.list) {
       if (observable.id === id) return true
+    }
+    return false
+  }
+
+  /**
+   * Domain names do not differ by case: the first value stands for the others, as written (the
+   * platform keeps values as they come).
+   */
+  private hasDomainName(value: string): boolean {
+    const lowerCase = value.toLowerCase()
+    for (const observable of this.list) {
+      if (
+        observable.type === "domain-name" &&
+        (observable["value"] as string).toLowerCase() === lowerCase
+      ) return true
     }
     return false
   }
