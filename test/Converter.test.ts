@@ -1069,13 +1069,33 @@ describe("observables", () => {
       "C:\\Users/jdoe\\mixed/run.exe": ["directory C:\\Users/jdoe\\mixed", "file run.exe"],
       "/run": ["directory /", "file run"],
       "C:\\Temp\\": ["directory C:\\Temp"],
-      "run.exe": ["file run.exe"]
+      "run.exe": ["file run.exe"],
+      "C:\\Users\\a\\x.exe": ["directory C:\\Users\\a", "file x.exe"],
+      "/home/a/x": ["directory /home/a", "file x"],
+      "x.exe": ["file x.exe"],
+      "C:\\": ["directory C:\\"],
+      "C:/": ["directory C:/"],
+      "c:\\x.exe": ["directory c:\\", "file x.exe"],
+      "/": ["directory /"],
+      "\\\\server\\share\\f.txt": ["directory \\\\server\\share", "file f.txt"]
     }
     for (const [infected_path, observables] of Object.entries(paths)) {
       expect(observe({ infected_path })).toEqual({ observables, dropped: [] })
     }
     const lone = observablesOf(convert({ ...minimal, infected_path: "run.exe" }).objects)[0]!
     expect(lone.id).toBe(`file--${uuid5("{\"name\":\"run.exe\"}")}`)
+
+    const root = `directory--${uuid5(JSON.stringify({ path: "C:\\" }))}`
+    expect(observablesOf(convert({ ...minimal, infected_path: "C:\\x.exe" }).objects)).toEqual([
+      { type: "directory", ...scoCommon, id: root, path: "C:\\" },
+      {
+        type: "file",
+        ...scoCommon,
+        id: `file--${uuid5(JSON.stringify({ name: "x.exe", parent_directory_ref: root }))}`,
+        name: "x.exe",
+        parent_directory_ref: root
+      }
+    ])
   })
 
   it("maps the user agent to OpenCTI's custom observable", () => {

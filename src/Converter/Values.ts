@@ -110,8 +110,9 @@ export const macAddress = (raw: string): string | undefined => {
 
 /**
  * A file path split at its last `\` or `/`: the directory is everything before it, separators
- * kept as written (a root path keeps its separator), the file name everything after it. A path
- * that ends with a separator has no file; a bare name has no directory.
+ * kept as written, the file name everything after it. A root keeps its separator (`/`, `C:\`), so
+ * that `C:\x.exe` is in `C:\`, not in the drive-relative `C:`. A path that ends with a separator
+ * has no file (`C:\` is only a directory); a bare name has no directory.
  *
  * @since 0.1.0
  * @category values
@@ -123,12 +124,16 @@ export const splitPath = (
   if (path.length === 0) return undefined
   const cut = Math.max(path.lastIndexOf("\\"), path.lastIndexOf("/"))
   if (cut === -1) return { directory: undefined, file: path }
+  const parent = path.slice(0, cut)
   const name = path.slice(cut + 1)
   return {
-    directory: cut === 0 ? path[0] : path.slice(0, cut),
+    directory: rootPattern.test(parent) ? path.slice(0, cut + 1) : parent,
     file: name.length === 0 ? undefined : name
   }
 }
+
+/** What is left of a root once its last separator is cut: nothing, a drive, or separators. */
+const rootPattern = /^(?:[a-z]:)?[\\/]*$/i
 
 const emailPattern =
   /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
