@@ -850,18 +850,7 @@ const readConfigFile = (
         Either.left(error.code ?? "unknown error"))
     )
     if (Either.isLeft(read)) {
-      if (read.left !== "ENOENT") {
-        return noValues(
-          `${path} cannot be read (${read.left}); fix its permissions or point CONFIG_FILE at ` +
-            "another file."
-        )
-      }
-      return Option.isSome(configured)
-        ? noValues(
-          `CONFIG_FILE: ${path} does not exist; create it, or unset CONFIG_FILE to read ` +
-            "./config.yml when there is one."
-        )
-        : noValues()
+      return noValues(...unreadableFile(path, read.left, Option.isSome(configured)))
     }
 
     const document = parseDocument(read.right)
@@ -877,6 +866,38 @@ const readConfigFile = (
   })
 
 const noValues = (...problems: ReadonlyArray<string>): SourceValues => ({ values: {}, problems })
+
+/** Why `config.yml` could not be read and what to do about it, by the error's code. */
+const unreadableFile = (
+  path: string,
+  code: string,
+  configured: boolean
+): ReadonlyArray<string> => {
+  const file = configured ? `CONFIG_FILE: ${path}` : path
+  switch (code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return configured
+        ? [
+          `${file} does not exist; create it, or unset CONFIG_FILE to read ./config.yml when ` +
+          "there is one."
+        ]
+        : []
+    case "EISDIR":
+      return [
+        `${file} is a directory, not a file (Docker creates one where a file to mount is ` +
+        "missing); point CONFIG_FILE at the YAML file itself."
+      ]
+    case "EACCES":
+    case "EPERM":
+      return [
+        `${file} cannot be read: permission denied (${code}); let the user the connector runs ` +
+        "as read it, or point CONFIG_FILE at another file."
+      ]
+    default:
+      return [`${file} cannot be read (${code}); point CONFIG_FILE at another file.`]
+  }
+}
 
 /**
  * Section values as strings; lists become comma-separated values. A section or key the connector

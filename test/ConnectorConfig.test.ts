@@ -1,10 +1,18 @@
 import { afterAll, assert, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Layer, Logger, Redacted, TestClock } from "effect"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import * as fs from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { vi } from "vitest"
 import type { Settings } from "../src/ConnectorConfig.js"
 import * as ConnectorConfig from "../src/ConnectorConfig.js"
+
+// The tests run as root, whom no file permission stops: a refused read has to be simulated.
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const actual = await importOriginal<typeof fs>()
+  return { ...actual, readFile: vi.fn(actual.readFile) }
+})
 
 const directory = mkdtempSync(join(tmpdir(), "connector-config-test-"))
 afterAll(() => rmSync(directory, { recursive: true, force: true }))
@@ -558,7 +566,7 @@ describe("config.yml", () => {
       ])
     }))
 
-  it.effect("reports a file that cannot be read, together with the other problems", () =>
+  it.effect("reports a directory given as the file, together with the other problems", () =>
     Effect.gen(function*() {
       const folder = join(directory, "a-folder.yml")
       mkdirSync(folder, { recursive: true })
@@ -566,9 +574,40 @@ describe("config.yml", () => {
         loadWith({ ...complete, CONFIG_FILE: folder, CONNECTOR_QUEUE_PROTOCOL: "smtp" })
       )
       assert.deepStrictEqual(problems, [
-        `${folder} cannot be read (EISDIR); fix its permissions or point CONFIG_FILE at another file.`,
+        `CONFIG_FILE: ${folder} is a directory, not a file (Docker creates one where a file to ` +
+        "mount is missing); point CONFIG_FILE at the YAML file itself.",
         "CONNECTOR_QUEUE_PROTOCOL: \"smtp\" is not a queue protocol; accepted: amqp, api."
       ])
+    }))
+
+  it.effect("reports a path through a file as missing", () =>
+    Effect.gen(function*() {
+      const file = join(emptyFile, "config.yml")
+      assert.deepStrictEqual(yield* problemsOf(loadWith({ ...complete, CONFIG_FILE: file })), [
+        `CONFIG_FILE: ${file} does not exist; create it, or unset CONFIG_FILE to read ` +
+        "./config.yml when there is one."
+      ])
+    }))
+
+  it.effect("reports a file it may not read, and any other failure by its code", () =>
+    Effect.gen(function*() {
+      const refused = (code: string) =>
+        vi.mocked(fs.readFile).mockRejectedValueOnce(
+          Object.assign(new Error(`${code}: open`), { code })
+        )
+      const file = configFile("connector:\n  name: SpyCloud EU\n")
+
+      refused("EACCES")
+      assert.deepStrictEqual(yield* problemsOf(loadWith({ ...complete, CONFIG_FILE: file })), [
+        `CONFIG_FILE: ${file} cannot be read: permission denied (EACCES); let the user the ` +
+        "connector runs as read it, or point CONFIG_FILE at another file."
+      ])
+      refused("EIO")
+      assert.deepStrictEqual(yield* problemsOf(loadWith({ ...complete, CONFIG_FILE: file })), [
+        `CONFIG_FILE: ${file} cannot be read (EIO); point CONFIG_FILE at another file.`
+      ])
+      const settings = yield* loadWith({ ...complete, CONFIG_FILE: file })
+      assert.strictEqual(settings.connector.name, "SpyCloud EU")
     }))
 
   it.effect("rejects a file or a section that is not a mapping, and a nested value", () =>
