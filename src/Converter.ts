@@ -11,7 +11,7 @@ import type { ConversionSettings } from "./ConnectorConfig.js"
 import { ConnectorConfig, conversionSettings } from "./ConnectorConfig.js"
 import { describeRecord } from "./Converter/Description.js"
 import { authorIdentity, tlpMarking } from "./Converter/Markings.js"
-import type { ConversionContext } from "./Converter/Observables.js"
+import type { Attribution } from "./Converter/Observables.js"
 import { Observables } from "./Converter/Observables.js"
 import type { Bundle, StixObject } from "./Stix.js"
 import { bundleId, incidentId, relationshipId } from "./StixIds.js"
@@ -128,14 +128,6 @@ export const severityLevel = (code: number): "low" | "medium" | "high" | "critic
   code < 5 ? "low" : code < 20 ? "medium" : code < 25 ? "high" : "critical"
 
 /**
- * The severity codes SpyCloud documents; the others are converted with a warning.
- *
- * @since 0.1.0
- * @category severity
- */
-export const knownSeverityCodes: ReadonlySet<number> = new Set(documentedSeverityCodes)
-
-/**
  * `source_name` of the incident's external references: the record itself, and its breach catalog
  * entry's page on the SpyCloud portal.
  *
@@ -146,6 +138,10 @@ export const externalSources = {
   record: "SpyCloud",
   catalog: "SpyCloud breach catalog"
 } as const
+
+interface ConversionContext extends Attribution {
+  readonly includeSecrets: boolean
+}
 
 const convertRecord = (
   context: ConversionContext,

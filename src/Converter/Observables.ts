@@ -10,15 +10,14 @@ import { scoId, valueScoId } from "../StixIds.js"
 import * as Values from "./Values.js"
 
 /**
- * What every object of a conversion refers to, and the secrets opt-in.
+ * What every observable refers to: its author and its markings.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ConversionContext {
+export interface Attribution {
   readonly authorId: string
   readonly markingRefs: ReadonlyArray<string>
-  readonly includeSecrets: boolean
 }
 
 /**
@@ -32,7 +31,7 @@ export class Observables {
   readonly list: Array<StixObject> = []
 
   constructor(
-    private readonly context: ConversionContext,
+    private readonly context: Attribution,
     private readonly dropped: Array<DroppedValue>
   ) {}
 
