@@ -760,14 +760,23 @@ const duration = (options: {
 
 const importStartDate = (now: number): Parse<string> => (text) => {
   const instant = parseDateTime(text) ?? before(now, parseIsoDuration(text))
-  return instant !== undefined && instant >= earliestMillis
-    ? Either.right(new Date(instant).toISOString().slice(0, 10))
-    : Either.left(
+  if (instant === undefined || instant < earliestMillis) {
+    return Either.left(
       `${quote(text)} is neither a date nor a duration; accepted: a date such as 2024-01-31, ` +
         "a date-time such as 2024-01-31T00:00:00Z, or an ISO 8601 duration such as P90D " +
         "for that long ago."
     )
+  }
+  const day = utcDay(instant)
+  return day <= utcDay(now)
+    ? Either.right(day)
+    : Either.left(
+      `${quote(text)} is in the future; the import starts at this date, so nothing could be ` +
+        "imported. Use today or an earlier date, or a duration such as P90D."
+    )
 }
+
+const utcDay = (millis: number): string => new Date(millis).toISOString().slice(0, 10)
 
 interface IsoDuration {
   /** Whole years and months, the parts without a fixed length. */

@@ -112,6 +112,7 @@ describe("ConnectorConfig.load", () => {
 
   it.effect("reads every section of config.yml, lists and numbers included", () =>
     Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-08-18T12:00:00Z"))
       const file = configFile(
         [
           "opencti:",
@@ -308,6 +309,35 @@ describe("ConnectorConfig.load", () => {
           "2026-02-28",
           "2025-03-31",
           "2026-03-17"
+        ]
+      )
+    }))
+
+  it.effect("refuses an import start date after today, by the clock", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-03-31T22:00:00Z"))
+      const start = (value: string) =>
+        Effect.either(
+          Effect.map(
+            loadWith({ ...complete, SPYCLOUD_IMPORT_START_DATE: value }),
+            (settings) => settings.spycloud.importStartDate
+          )
+        )
+      const future = (value: string) =>
+        `SPYCLOUD_IMPORT_START_DATE: "${value}" is in the future; the import starts at this ` +
+        "date, so nothing could be imported. Use today or an earlier date, or a duration such " +
+        "as P90D."
+      assert.deepStrictEqual(
+        (yield* Effect.all(
+          ["2026-03-31", "2026-03-31T23:59:59Z", "2026-04-01", "2026-03-31T21:00:00-05:00"].map(
+            start
+          )
+        )).map((result) => result._tag === "Right" ? result.right : result.left.problems),
+        [
+          "2026-03-31",
+          "2026-03-31",
+          [future("2026-04-01")],
+          [future("2026-03-31T21:00:00-05:00")]
         ]
       )
     }))
