@@ -50,6 +50,42 @@ export class ConnectorConfigError extends Data.TaggedError("ConnectorConfigError
 export type TlpLevel = "white" | "clear" | "green" | "amber" | "amber+strict" | "red"
 
 /**
+ * Every TLP level, in the order messages list them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const tlpLevels: ReadonlyArray<TlpLevel> = [
+  "white",
+  "clear",
+  "green",
+  "amber",
+  "amber+strict",
+  "red"
+]
+
+/**
+ * What {@link parseTlpLevel} accepts, worded for a message.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const tlpLevelsAccepted = `${tlpLevels.join(", ")} (any case, with or without "TLP:")`
+
+/**
+ * A TLP level written as `SPYCLOUD_TLP_LEVEL` accepts it: in any case, with or without `TLP:`,
+ * surrounding spaces ignored; `undefined` when it is none (see {@link tlpLevelsAccepted}).
+ * `clear` and `white` stay as written: both give the same marking.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseTlpLevel = (text: string): TlpLevel | undefined => {
+  const level = text.trim().toLowerCase().replace(/^tlp:/, "")
+  return tlpLevels.find((candidate) => candidate === level)
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -406,15 +442,6 @@ const requiredHints = {
   SPYCLOUD_API_KEY: "set it to your SpyCloud Enterprise API key."
 } as const
 
-const tlpLevels: ReadonlyArray<TlpLevel> = [
-  "white",
-  "clear",
-  "green",
-  "amber",
-  "amber+strict",
-  "red"
-]
-
 const fromRegistration = "(from registration)"
 
 /** Node.js timers cannot wait longer than 2^31 - 1 ms; a longer wait would never end. */
@@ -721,13 +748,10 @@ const watchlistType: Parse<WatchlistType> = (text) => {
 }
 
 const tlpLevel: Parse<TlpLevel> = (text) => {
-  const level = tlpLevels.find((candidate) => candidate === text.toLowerCase().replace(/^tlp:/, ""))
+  const level = parseTlpLevel(text)
   return level !== undefined
     ? Either.right(level)
-    : Either.left(
-      `${quote(text)} is not a TLP level; accepted: ${tlpLevels.join(", ")} ` +
-        "(any case, with or without \"TLP:\")."
-    )
+    : Either.left(`${quote(text)} is not a TLP level; accepted: ${tlpLevelsAccepted}.`)
 }
 
 const duration = (options: {

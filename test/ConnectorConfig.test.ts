@@ -277,6 +277,18 @@ describe("ConnectorConfig.load", () => {
       )
     }))
 
+  it("parses a TLP level as the setting does, for the command line", () => {
+    assert.deepStrictEqual(
+      ["TLP:RED", " Amber+Strict ", "tlp:clear", "WHITE", "green", "amber-strict", "TLP: red", ""]
+        .map(ConnectorConfig.parseTlpLevel),
+      ["red", "amber+strict", "clear", "white", "green", undefined, undefined, undefined]
+    )
+    assert.strictEqual(
+      ConnectorConfig.tlpLevelsAccepted,
+      "white, clear, green, amber, amber+strict, red (any case, with or without \"TLP:\")"
+    )
+  })
+
   it.effect("resolves the import start date to a UTC day", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2026-03-31T10:00:00Z"))
