@@ -9,7 +9,6 @@ import { Clock, Console, Data, Effect, Layer, Option, Predicate, Redacted } from
 import { readdir, rm } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { join } from "node:path"
-import type { TlpLevel } from "./ConnectorConfig.js"
 import * as ConnectorConfig from "./ConnectorConfig.js"
 import * as Converter from "./Converter.js"
 import type { ImportSummary } from "./Ingestion.js"
@@ -62,10 +61,30 @@ const checkConfig = Command.make(
   Command.withDescription("Validate the settings `run` needs and print them, secrets masked")
 )
 
-const tlp = Options.choice("tlp", ["white", "clear", "green", "amber", "amber+strict", "red"]).pipe(
-  Options.withDescription("TLP marking of every object (default: SPYCLOUD_TLP_LEVEL)"),
+const tlp = Options.text("tlp").pipe(
+  Options.withDescription(
+    `TLP marking of every object: ${ConnectorConfig.tlpLevelsAccepted} ` +
+      "(default: SPYCLOUD_TLP_LEVEL)"
+  ),
   Options.optional
 )
+
+/** The `--tlp` flag, read as `SPYCLOUD_TLP_LEVEL` is. */
+const tlpOverride = (flag: Option.Option<string>) =>
+  Option.match(flag, {
+    onNone: () => Effect.succeed({}),
+    onSome: (text) => {
+      const level = ConnectorConfig.parseTlpLevel(text)
+      return level === undefined
+        ? Effect.fail(
+          new CommandLineError({
+            message: `--tlp: "${text}" is not a TLP level; accepted: ` +
+              ConnectorConfig.tlpLevelsAccepted
+          })
+        )
+        : Effect.succeed({ tlpLevel: level })
+    }
+  })
 
 const demo = Command.make(
   "demo",
@@ -107,7 +126,7 @@ const demo = Command.make(
         spycloud: {
           ...settings.spycloud,
           importStartDate: Window.addDays(today, -days),
-          ...(Option.isSome(tlp) ? { tlpLevel: tlp.value as TlpLevel } : {})
+          ...(yield* tlpOverride(tlp))
         }
       }
       const summary = yield* runOnce().pipe(
@@ -151,7 +170,7 @@ const convert = Command.make(
       const entries = yield* readCatalog(catalog)
       const converter = Converter.make({
         ...ConnectorConfig.conversionSettings(settings),
-        ...(Option.isSome(tlp) ? { tlpLevel: tlp.value as TlpLevel } : {})
+        ...(yield* tlpOverride(tlp))
       })
       const converted = yield* bundlePage(page).pipe(
         Effect.provideService(Converter.Converter, converter),

@@ -29,10 +29,17 @@ const records = Array.from(
     }))
   )
 
+/** Settings read on the test's day: a start date after the clock's day is refused. */
 const settingsLayer = (spycloud: Record<string, string | number> = {}) =>
-  ConnectorConfig.layerFromObject({
-    spycloud: { import_start_date: "2026-08-10", window_max_records: 10, ...spycloud }
-  }, { offline: true })
+  Layer.unwrapEffect(
+    TestClock.setTime(Date.parse(`${today}T12:00:00Z`)).pipe(
+      Effect.as(
+        ConnectorConfig.layerFromObject({
+          spycloud: { import_start_date: "2026-08-10", window_max_records: 10, ...spycloud }
+        }, { offline: true })
+      )
+    )
+  )
 
 /** Every SpyCloud query the run made, with what it asked. */
 const recordingApi = (
