@@ -28,7 +28,7 @@ import {
   workerExchange
 } from "../test/support/FakeOpenCti.js"
 import type { PushQueue } from "./support/broker.js"
-import { drainSizes, purgeQueue, queueLength } from "./support/broker.js"
+import { brokerReachable, drainSizes, purgeQueue, queueLength } from "./support/broker.js"
 import { buildChildren } from "./support/build.js"
 import type { Job } from "./support/child.js"
 import type { PlatformTarget, RunFigures, SpyCloudTarget } from "./support/connector.js"
@@ -177,7 +177,17 @@ const benchBroker = (): Promise<BrokerResult> =>
     console.log(
       `\nTo RabbitMQ with publisher confirms: ${count(brokerRecords)} records, ${runs} runs`
     )
+    if (!(await brokerReachable())) {
+      throw new Error(
+        "RabbitMQ is not reachable at 127.0.0.1:5672 (guest/guest); the broker part needs it."
+      )
+    }
     const platform = await startFakeOpenCti()
+    // The queues hold hundreds of MB of persistent messages: never leave them behind.
+    const closeOnInterrupt = () => {
+      platform.close().finally(() => process.exit(130))
+    }
+    process.once("SIGINT", closeOnInterrupt)
     const scratch = await mkdtemp(join(tmpdir(), "spycloud-bench-broker-"))
     const sizesFile = join(scratch, "sizes")
     const connector: Array<RunFigures> = []
@@ -241,6 +251,7 @@ const benchBroker = (): Promise<BrokerResult> =>
         )
       }
     } finally {
+      process.removeListener("SIGINT", closeOnInterrupt)
       await platform.close()
       await rm(scratch, { recursive: true, force: true })
     }

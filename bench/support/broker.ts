@@ -24,6 +24,15 @@ const withChannel = async <A>(use: (channel: amqp.Channel) => Promise<A>): Promi
   }
 }
 
+export const brokerReachable = async (): Promise<boolean> => {
+  try {
+    await (await amqp.connect(rabbitUrl, { timeout: 2_000 })).close()
+    return true
+  } catch {
+    return false
+  }
+}
+
 export const queueLength = (queue: string): Promise<number> =>
   withChannel(async (channel) => (await channel.checkQueue(queue)).messageCount)
 
