@@ -4,16 +4,16 @@
  * the local RabbitMQ broker with publisher confirms. Every run is a fresh connector process doing
  * `Runner.runOnce` over the whole dataset; the figures printed last are medians.
  *
- * The broker part registers with a fake OpenCTI platform (GraphQL only; it runs in this process,
- * and declares a queue of its own for each run on the real broker). After each connector run the
- * broker's ceiling is measured on the same queue: a bare amqplib confirm-channel publisher sending
- * as many messages of the same sizes as fast as the broker takes them. The queue is read back
- * (which checks the message count and gives the sizes) or purged after every run, and deleted at
- * the end.
+ * The broker part registers with a fake OpenCTI platform (GraphQL only; it runs in this process
+ * and declares, on the real broker, a queue of its own for each run's connector). Right after each
+ * connector run, the broker's ceiling is measured on the same queue: a bare amqplib confirm-channel
+ * publisher sending as many messages, of the same sizes, as fast as the broker takes them. The
+ * queue is read back after the first run (which checks the message count and gives the sizes),
+ * purged after every run, and deleted at the end.
  *
  *   npx tsx bench/e2e.ts [--records 100000] [--broker-records N] [--runs 3] [--seed 42]
  *                        [--days 30] [--only files|broker] [--window-max-records N]
- *                        [--profile <dir of CPU profiles>]
+ *                        [--profile <directory for the connector runs' CPU profiles>]
  */
 import { randomUUID } from "node:crypto"
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises"
@@ -30,16 +30,11 @@ import {
 import type { PushQueue } from "./support/broker.js"
 import { brokerReachable, drainSizes, purgeQueue, queueLength } from "./support/broker.js"
 import { buildChildren } from "./support/build.js"
-import type { Job } from "./support/child.js"
-import type { PlatformTarget, RunFigures, SpyCloudTarget } from "./support/connector.js"
+import type { CeilingFigures, Job } from "./support/child.js"
+import type { RunFigures, SpyCloudTarget } from "./support/connector.js"
 import type { SimulatorCounters, SimulatorProcess } from "./support/processes.js"
 import { runChild, startSimulator } from "./support/processes.js"
 import { count, mebibytes, median, yesterday } from "./support/stats.js"
-
-interface CeilingFigures {
-  readonly messages: number
-  readonly seconds: number
-}
 
 const { values: options } = parseArgs({
   options: {
@@ -54,16 +49,6 @@ const { values: options } = parseArgs({
   }
 })
 
-/** With `--profile <dir>`, every connector run writes a CPU profile there. */
-const inChild = <A>(job: Job): Promise<A> =>
-  runChild<A>(job, {
-    nodeFlags: options.profile === undefined || job.kind !== "connector"
-      ? []
-      : ["--cpu-prof", `--cpu-prof-dir=${options.profile}`]
-  })
-
-// -----------------------------------------------------------------------------------------------
-
 const records = Number(options.records)
 const brokerRecords = Number(options["broker-records"] ?? options.records)
 const runs = Number(options.runs)
@@ -72,30 +57,194 @@ const days = Number(options.days)
 const until = yesterday()
 const importStartDate = Window.addDays(until, 1 - days)
 
-const rate = (amount: number, seconds: number) => `${count(amount / seconds)}`
+const targets = { filesRecordsPerSecond: 20_000, shareOfCeiling: 0.8 }
 
-const connectorLine = (figures: RunFigures, unit: string) =>
-  `${rate(figures.records, figures.seconds)} records/s, ` +
-  `${rate(figures.objects, figures.seconds)} objects/s, ` +
-  `${rate(figures.messages, figures.seconds)} ${unit}/s, ` +
-  `${rate(figures.records, figures.cpuSeconds)} records per CPU second, ` +
-  `peak RSS ${mebibytes(figures.peakRss).toFixed(0)} MiB ` +
-  `(${count(figures.records)} records, ${count(figures.objects)} objects, ` +
-  `${count(figures.bundles)} bundles, ${count(figures.messages)} ${unit}, ` +
-  `${figures.seconds.toFixed(2)} s)`
-
-/** One catalog request per distinct source id, or the ids asked more often. */
-const catalogLine = (counters: SimulatorCounters) => {
-  const perId = Object.entries(counters.catalog)
-  const requests = perId.reduce((total, [, times]) => total + times, 0)
-  const repeated = perId.filter(([, times]) => times > 1).map(([id, times]) => `${id}×${times}`)
-  return `catalog: ${requests} requests for ${perId.length} source ids` +
-    (repeated.length === 0 ? " (one each)" : `; asked more than once: ${repeated.join(", ")}`) +
-    `; watchlist: ${counters.watchlist} pages`
+interface FilesResult {
+  readonly recordsPerSecond: number
+  readonly recordsPerCpuSecond: number
+  readonly objectsPerSecond: number
+  readonly peakRss: number
+  readonly catalogOk: boolean
 }
 
-const checkCatalog = (counters: SimulatorCounters): boolean =>
-  Object.values(counters.catalog).every((times) => times === 1)
+const benchFiles = (): Promise<FilesResult> =>
+  withSimulator(records, async (simulator, spycloud) => {
+    console.log(`\nTo bundle files: ${count(records)} records, ${runs} run(s)`)
+    const results: Array<RunFigures> = []
+    let catalogOk = true
+    for (let run = 1; run <= runs; run++) {
+      await simulator.resetCounters()
+      const dir = await mkdtemp(join(tmpdir(), "spycloud-bench-files-"))
+      try {
+        const figures = await inChild<RunFigures>({
+          kind: "connector",
+          spycloud,
+          sink: { kind: "files", dir }
+        })
+        const written = await directorySize(dir)
+        const counters = await simulator.counters()
+        catalogOk &&= oneRequestPerSource(counters)
+        results.push(figures)
+        console.log(
+          `run ${run}: ${connectorLine(figures, "files")}, ${(written / 1e6).toFixed(0)} MB written`
+        )
+        console.log(`       ${requestsLine(counters)}`)
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    }
+    return {
+      recordsPerSecond: median(results.map((r) => r.records / r.seconds)),
+      recordsPerCpuSecond: median(results.map((r) => r.records / r.cpuSeconds)),
+      objectsPerSecond: median(results.map((r) => r.objects / r.seconds)),
+      peakRss: median(results.map((r) => r.peakRss)),
+      catalogOk
+    }
+  })
+
+interface BrokerResult {
+  readonly recordsPerSecond: number
+  readonly messagesPerSecond: number
+  readonly ceilingPerSecond: number
+  /** The median of each run's connector rate over the ceiling measured right after it. */
+  readonly shareOfCeiling: number
+  readonly peakRss: number
+  readonly catalogOk: boolean
+}
+
+const benchBroker = (): Promise<BrokerResult> =>
+  withSimulator(brokerRecords, async (simulator, spycloud) => {
+    console.log(
+      `\nTo RabbitMQ with publisher confirms: ${count(brokerRecords)} records, ${runs} run(s)`
+    )
+    if (!(await brokerReachable())) {
+      throw new Error(
+        "RabbitMQ is not reachable at 127.0.0.1:5672 (guest/guest); the broker part needs it."
+      )
+    }
+    const platform = await startFakeOpenCti()
+    // The queues hold hundreds of MB of persistent messages: never leave them behind.
+    const closeOnInterrupt = () => {
+      platform.close().finally(() => process.exit(130))
+    }
+    process.once("SIGINT", closeOnInterrupt)
+    const scratch = await mkdtemp(join(tmpdir(), "spycloud-bench-broker-"))
+    const sizesFile = join(scratch, "sizes")
+    const connector: Array<RunFigures> = []
+    const ceiling: Array<CeilingFigures> = []
+    let sizes: Int32Array | undefined
+    let catalogOk = true
+    try {
+      for (let run = 1; run <= runs; run++) {
+        await simulator.resetCounters()
+        // A connector of its own per run: a fresh state, and a queue of its own.
+        const connectorId = randomUUID()
+        const queue: PushQueue = {
+          exchange: workerExchange,
+          routingKey: pushRouting(connectorId),
+          queue: pushQueue(connectorId)
+        }
+        const figures = await inChild<RunFigures>({
+          kind: "connector",
+          spycloud,
+          sink: {
+            kind: "platform",
+            platform: { url: platform.url, token: platform.token, connectorId }
+          }
+        })
+        const counters = await simulator.counters()
+        catalogOk &&= oneRequestPerSource(counters)
+
+        const queued = await queueLength(queue.queue)
+        if (queued !== figures.messages) {
+          throw new Error(
+            `The connector reported ${figures.messages} messages; the queue holds ${queued}`
+          )
+        }
+        if (sizes === undefined) {
+          sizes = await drainSizes(queue.queue)
+          await writeFile(sizesFile, sizes)
+        } else {
+          await purgeQueue(queue.queue)
+        }
+        if (sizes.length !== figures.messages) {
+          throw new Error(
+            `Run ${run} sent ${figures.messages} messages, run 1 sent ${sizes.length}`
+          )
+        }
+
+        const bare = await inChild<CeilingFigures>({ kind: "ceiling", target: queue, sizesFile })
+        await purgeQueue(queue.queue)
+        connector.push(figures)
+        ceiling.push(bare)
+
+        console.log(`run ${run}: ${connectorLine(figures, "messages")}`)
+        console.log(`       ${requestsLine(counters)}`)
+        console.log(
+          `       ceiling: ${count(bare.messages / bare.seconds)} messages/s ` +
+            `(${bare.seconds.toFixed(2)} s); the connector at ${
+              percent(shareOf(figures, bare))
+            } of it`
+        )
+      }
+    } finally {
+      process.removeListener("SIGINT", closeOnInterrupt)
+      await platform.close()
+      await rm(scratch, { recursive: true, force: true })
+    }
+    const bytes = sizes?.reduce((total, size) => total + size, 0) ?? 0
+    console.log(`       messages of ${(bytes / (sizes?.length ?? 1)).toFixed(0)} bytes on average`)
+    return {
+      recordsPerSecond: median(connector.map((r) => r.records / r.seconds)),
+      messagesPerSecond: median(connector.map((r) => r.messages / r.seconds)),
+      ceilingPerSecond: median(ceiling.map((r) => r.messages / r.seconds)),
+      shareOfCeiling: median(connector.map((r, index) => shareOf(r, ceiling[index]!))),
+      peakRss: median(connector.map((r) => r.peakRss)),
+      catalogOk
+    }
+  })
+
+const main = async () => {
+  let allMet = true
+  const lines: Array<string> = []
+  if (options.only !== "broker") {
+    const files = await benchFiles()
+    const met = files.recordsPerSecond >= targets.filesRecordsPerSecond
+    allMet &&= met && files.catalogOk
+    lines.push(
+      `files:  ${count(files.recordsPerSecond)} records/s (${
+        count(files.recordsPerCpuSecond)
+      } per CPU second), ${count(files.objectsPerSecond)} objects/s, peak RSS ${
+        mebibytes(files.peakRss).toFixed(0)
+      } MiB (target ${count(targets.filesRecordsPerSecond)} records/s: ${verdict(met)}; ` +
+        `one catalog request per source: ${verdict(files.catalogOk)})`
+    )
+  }
+  if (options.only !== "files") {
+    const broker = await benchBroker()
+    const met = broker.shareOfCeiling >= targets.shareOfCeiling
+    allMet &&= met && broker.catalogOk
+    lines.push(
+      `broker: ${count(broker.recordsPerSecond)} records/s, ${
+        count(broker.messagesPerSecond)
+      } messages/s, ceiling ${count(broker.ceilingPerSecond)} messages/s; the connector at ${
+        percent(broker.shareOfCeiling)
+      } of the ceiling, peak RSS ${mebibytes(broker.peakRss).toFixed(0)} MiB (target ${
+        percent(targets.shareOfCeiling)
+      }: ${verdict(met)}; one catalog request per source: ${verdict(broker.catalogOk)})`
+    )
+  }
+  console.log(`\nmedians of ${runs} run(s):\n${lines.join("\n")}`)
+  if (!allMet) process.exitCode = 1
+}
+
+/** With `--profile <dir>`, every connector run writes a CPU profile there. */
+const inChild = <A>(job: Job): Promise<A> =>
+  runChild<A>(job, {
+    nodeFlags: options.profile === undefined || job.kind !== "connector"
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${options.profile}`]
+  })
 
 const withSimulator = async <A>(
   size: number,
@@ -122,184 +271,35 @@ const directorySize = async (dir: string): Promise<number> => {
   return total
 }
 
-interface FilesResult {
-  readonly recordsPerSecond: number
-  readonly objectsPerSecond: number
-  readonly peakRss: number
-  readonly catalogOk: boolean
+const shareOf = (run: RunFigures, ceiling: CeilingFigures): number =>
+  (run.messages / run.seconds) / (ceiling.messages / ceiling.seconds)
+
+const oneRequestPerSource = (counters: SimulatorCounters): boolean =>
+  Object.values(counters.catalog).every((times) => times === 1)
+
+/** The catalog requests (one per distinct source id, or the ids asked more often) and pages. */
+const requestsLine = (counters: SimulatorCounters) => {
+  const perId = Object.entries(counters.catalog)
+  const requests = perId.reduce((total, [, times]) => total + times, 0)
+  const repeated = perId.filter(([, times]) => times > 1).map(([id, times]) => `${id}×${times}`)
+  return `catalog: ${requests} requests for ${perId.length} source ids` +
+    (repeated.length === 0 ? " (one each)" : `; asked more than once: ${repeated.join(", ")}`) +
+    `; watchlist: ${counters.watchlist} page requests`
 }
 
-const benchFiles = (): Promise<FilesResult> =>
-  withSimulator(records, async (simulator, spycloud) => {
-    console.log(`\nTo bundle files: ${count(records)} records, ${runs} runs`)
-    const results: Array<RunFigures> = []
-    let catalogOk = true
-    for (let run = 1; run <= runs; run++) {
-      await simulator.resetCounters()
-      const dir = await mkdtemp(join(tmpdir(), "spycloud-bench-files-"))
-      try {
-        const figures = await inChild<RunFigures>({
-          kind: "connector",
-          spycloud,
-          sink: { kind: "files", dir }
-        })
-        const written = await directorySize(dir)
-        const counters = await simulator.counters()
-        catalogOk &&= checkCatalog(counters)
-        results.push(figures)
-        console.log(
-          `run ${run}: ${connectorLine(figures, "files")}, ` +
-            `${(written / 1e6).toFixed(0)} MB written`
-        )
-        console.log(`       ${catalogLine(counters)}`)
-      } finally {
-        await rm(dir, { recursive: true, force: true })
-      }
-    }
-    return {
-      recordsPerSecond: median(results.map((r) => r.records / r.seconds)),
-      objectsPerSecond: median(results.map((r) => r.objects / r.seconds)),
-      peakRss: median(results.map((r) => r.peakRss)),
-      catalogOk
-    }
-  })
+const connectorLine = (figures: RunFigures, unit: string) =>
+  `${count(figures.records / figures.seconds)} records/s, ` +
+  `${count(figures.objects / figures.seconds)} objects/s, ` +
+  `${count(figures.messages / figures.seconds)} ${unit}/s, ` +
+  `${count(figures.records / figures.cpuSeconds)} records per CPU second, ` +
+  `peak RSS ${mebibytes(figures.peakRss).toFixed(0)} MiB ` +
+  `(${count(figures.records)} records, ${count(figures.objects)} objects, ` +
+  `${count(figures.bundles)} bundles, ${count(figures.messages)} ${unit}, ` +
+  `${figures.seconds.toFixed(2)} s)`
 
-interface BrokerResult {
-  readonly recordsPerSecond: number
-  readonly messagesPerSecond: number
-  readonly ceilingPerSecond: number
-  readonly peakRss: number
-  readonly catalogOk: boolean
-}
-
-const benchBroker = (): Promise<BrokerResult> =>
-  withSimulator(brokerRecords, async (simulator, spycloud) => {
-    console.log(
-      `\nTo RabbitMQ with publisher confirms: ${count(brokerRecords)} records, ${runs} runs`
-    )
-    if (!(await brokerReachable())) {
-      throw new Error(
-        "RabbitMQ is not reachable at 127.0.0.1:5672 (guest/guest); the broker part needs it."
-      )
-    }
-    const platform = await startFakeOpenCti()
-    // The queues hold hundreds of MB of persistent messages: never leave them behind.
-    const closeOnInterrupt = () => {
-      platform.close().finally(() => process.exit(130))
-    }
-    process.once("SIGINT", closeOnInterrupt)
-    const scratch = await mkdtemp(join(tmpdir(), "spycloud-bench-broker-"))
-    const sizesFile = join(scratch, "sizes")
-    const connector: Array<RunFigures> = []
-    const ceiling: Array<CeilingFigures> = []
-    let sizes: Int32Array | undefined
-    let catalogOk = true
-    try {
-      for (let run = 1; run <= runs; run++) {
-        await simulator.resetCounters()
-        // A connector of its own per run: a fresh state, and a queue of its own.
-        const target: PlatformTarget = {
-          url: platform.url,
-          token: platform.token,
-          connectorId: randomUUID()
-        }
-        const queue: PushQueue = {
-          exchange: workerExchange,
-          routingKey: pushRouting(target.connectorId),
-          queue: pushQueue(target.connectorId)
-        }
-        const figures = await inChild<RunFigures>({
-          kind: "connector",
-          spycloud,
-          sink: { kind: "platform", platform: target }
-        })
-        const counters = await simulator.counters()
-        catalogOk &&= checkCatalog(counters)
-
-        const queued = await queueLength(queue.queue)
-        if (queued !== figures.messages) {
-          throw new Error(
-            `The connector reported ${figures.messages} messages; the queue holds ${queued}`
-          )
-        }
-        if (sizes === undefined) {
-          sizes = await drainSizes(queue.queue)
-          await writeFile(sizesFile, sizes)
-        } else {
-          await purgeQueue(queue.queue)
-        }
-        if (sizes.length !== figures.messages) {
-          throw new Error(
-            `Run ${run} sent ${figures.messages} messages, run 1 sent ${sizes.length}`
-          )
-        }
-
-        const bare = await inChild<CeilingFigures>({ kind: "ceiling", target: queue, sizesFile })
-        await purgeQueue(queue.queue)
-        connector.push(figures)
-        ceiling.push(bare)
-
-        const connectorRate = figures.messages / figures.seconds
-        const ceilingRate = bare.messages / bare.seconds
-        console.log(`run ${run}: ${connectorLine(figures, "messages")}`)
-        console.log(`       ${catalogLine(counters)}`)
-        console.log(
-          `       ceiling: ${rate(bare.messages, bare.seconds)} messages/s ` +
-            `(${bare.seconds.toFixed(2)} s); connector at ${
-              (100 * connectorRate / ceilingRate).toFixed(0)
-            }% of it`
-        )
-      }
-    } finally {
-      process.removeListener("SIGINT", closeOnInterrupt)
-      await platform.close()
-      await rm(scratch, { recursive: true, force: true })
-    }
-    const totalBytes = sizes?.reduce((total, size) => total + size, 0) ?? 0
-    console.log(`       messages average ${(totalBytes / (sizes?.length ?? 1)).toFixed(0)} bytes`)
-    return {
-      recordsPerSecond: median(connector.map((r) => r.records / r.seconds)),
-      messagesPerSecond: median(connector.map((r) => r.messages / r.seconds)),
-      ceilingPerSecond: median(ceiling.map((r) => r.messages / r.seconds)),
-      peakRss: median(connector.map((r) => r.peakRss)),
-      catalogOk
-    }
-  })
+const percent = (share: number) => `${(100 * share).toFixed(0)}%`
 
 const verdict = (met: boolean) => (met ? "met" : "NOT MET")
-
-const main = async () => {
-  let allMet = true
-  const lines: Array<string> = []
-  if (options.only !== "broker") {
-    const files = await benchFiles()
-    const met = files.recordsPerSecond >= 20_000
-    allMet &&= met && files.catalogOk
-    lines.push(
-      `files:  ${count(files.recordsPerSecond)} records/s, ${count(files.objectsPerSecond)} ` +
-        `objects/s, peak RSS ${mebibytes(files.peakRss).toFixed(0)} MiB ` +
-        `(target 20,000 records/s: ${verdict(met)}; one catalog request per source: ${
-          verdict(files.catalogOk)
-        })`
-    )
-  }
-  if (options.only !== "files") {
-    const broker = await benchBroker()
-    const share = broker.messagesPerSecond / broker.ceilingPerSecond
-    allMet &&= share >= 0.8 && broker.catalogOk
-    lines.push(
-      `broker: ${count(broker.recordsPerSecond)} records/s, ${count(broker.messagesPerSecond)} ` +
-        `messages/s, ceiling ${count(broker.ceilingPerSecond)} messages/s, ${
-          (100 * share).toFixed(0)
-        }% of the ceiling, peak RSS ${mebibytes(broker.peakRss).toFixed(0)} MiB ` +
-        `(target 80%: ${verdict(share >= 0.8)}; one catalog request per source: ${
-          verdict(broker.catalogOk)
-        })`
-    )
-  }
-  console.log(`\nmedians of ${runs} runs:\n${lines.join("\n")}`)
-  if (!allMet) process.exitCode = 1
-}
 
 buildChildren()
 await main()

@@ -6,12 +6,12 @@
  * smaller one.
  *
  * Each size runs twice: with Node's default heap settings, and with a heap limit below 2 GB
- * (`--max-old-space-size=1536`). With a limit of 2 GB or more (Node's default on a host with
+ * (`--max-old-space-size=1024`). With a limit of 2 GB or more (Node's default on a host with
  * plenty of memory: 4 GB on the benchmark machine), V8 lets the heap grow to about four times what
- * is live before it compacts; below 2 GB, to about twice, for some more CPU. The targets are
+ * is live before it compacts; below 2 GB, to at most twice, for some more CPU. The targets are
  * checked on each.
  *
- *   npx tsx bench/memory.ts [--sizes 100000,1000000] [--heap-limit 1536] [--runs 1] [--seed 42]
+ *   npx tsx bench/memory.ts [--sizes 100000,1000000] [--heap-limit 1024] [--runs 3] [--seed 42]
  *                           [--days 30]
  */
 import { parseArgs } from "node:util"
@@ -24,8 +24,8 @@ import { count, mebibytes, median, yesterday } from "./support/stats.js"
 const { values: options } = parseArgs({
   options: {
     sizes: { type: "string", default: "100000,1000000" },
-    "heap-limit": { type: "string", default: "1536" },
-    runs: { type: "string", default: "1" },
+    "heap-limit": { type: "string", default: "1024" },
+    runs: { type: "string", default: "3" },
     seed: { type: "string", default: "42" },
     days: { type: "string", default: "30" }
   }

@@ -16,6 +16,12 @@ export type Job =
   /** The broker's ceiling: one message per size in `sizesFile` (an `Int32Array`). */
   | { readonly kind: "ceiling"; readonly target: PushQueue; readonly sizesFile: string }
 
+/** What a ceiling run reports. */
+export interface CeilingFigures {
+  readonly messages: number
+  readonly seconds: number
+}
+
 const run = async (job: Job): Promise<unknown> => {
   if (job.kind === "connector") return timedRun(job.spycloud, job.sink)
   const file = await readFile(job.sizesFile)
