@@ -13,6 +13,7 @@
  *
  *   npx tsx bench/e2e.ts [--records 100000] [--broker-records N] [--runs 3] [--seed 42]
  *                        [--days 30] [--only files|broker] [--window-max-records N]
+ *                        [--heap-limit <MB, the connector's --max-old-space-size>]
  *                        [--profile <directory for the connector runs' CPU profiles>]
  */
 import { randomUUID } from "node:crypto"
@@ -45,6 +46,7 @@ const { values: options } = parseArgs({
     days: { type: "string", default: "30" },
     only: { type: "string" },
     "window-max-records": { type: "string" },
+    "heap-limit": { type: "string" },
     profile: { type: "string" }
   }
 })
@@ -238,12 +240,17 @@ const main = async () => {
   if (!allMet) process.exitCode = 1
 }
 
-/** With `--profile <dir>`, every connector run writes a CPU profile there. */
+/** The connector runs get the heap limit, and write CPU profiles, when asked to. */
 const inChild = <A>(job: Job): Promise<A> =>
   runChild<A>(job, {
-    nodeFlags: options.profile === undefined || job.kind !== "connector"
-      ? []
-      : ["--cpu-prof", `--cpu-prof-dir=${options.profile}`]
+    nodeFlags: job.kind !== "connector" ? [] : [
+      ...(options["heap-limit"] === undefined
+        ? []
+        : [`--max-old-space-size=${options["heap-limit"]}`]),
+      ...(options.profile === undefined
+        ? []
+        : ["--cpu-prof", `--cpu-prof-dir=${options.profile}`])
+    ]
   })
 
 const withSimulator = async <A>(
