@@ -332,7 +332,8 @@ const answer = <A, I>(
       new OpenCtiError({
         operation,
         message: `The OpenCTI platform answered ${operation} with data this connector does not ` +
-          `understand. Check that OPENCTI_URL points at an OpenCTI platform of version 6.5 or later.`
+          "understand. Check that OPENCTI_URL points at an OpenCTI platform of version 6.5 or " +
+          "later."
       })
     )
   )
@@ -343,7 +344,8 @@ const hint = (code: string | undefined): string => {
     case "AUTH_REQUIRED":
       return " Check OPENCTI_TOKEN: it must be the API token of an OpenCTI user."
     case "FORBIDDEN_ACCESS":
-      return " Check that the user of OPENCTI_TOKEN has the connector capability (the Connector role)."
+      return " Check that the user of OPENCTI_TOKEN has the connector capability " +
+        "(the Connector role)."
     default:
       return ""
   }
