@@ -198,9 +198,9 @@ const namespaceBytes = Buffer.from(idNamespace.replaceAll("-", ""), "hex")
 /**
  * One buffer holds the namespace followed by the text, and `crypto.hash` runs over it: about
  * twice as fast as a `createHash` per id, or uuid's `v5`, and a digest returned as a binary
- * (latin1) string costs half what a Buffer does. The id is then written as one flat string, which is much
- * cheaper to hash in a Set, sort and serialise than a string built from pieces. Ids are most of
- * the converter's work.
+ * (latin1) string costs half what a Buffer does. The id is then written as one flat string,
+ * which is much cheaper to hash in a Set, sort and serialise than a string built from pieces.
+ * Ids are most of the converter's work.
  */
 const input = Buffer.alloc(64 * 1024)
 namespaceBytes.copy(input, 0)
