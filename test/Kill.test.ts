@@ -6,12 +6,12 @@ import { createServer, request as httpRequest } from "node:http"
 import type { AddressInfo } from "node:net"
 import { beforeAll } from "vitest"
 import * as SimulatorServer from "../src/Simulator/Server.js"
-import * as Window from "../src/Window.js"
 import type { ConnectorProcess } from "./support/connectorProcess.js"
 import { assertDistBuilt, startConnector } from "./support/connectorProcess.js"
 import { fakeOpenCti, pushQueue } from "./support/FakeOpenCti.js"
 import type { Delivery } from "./support/importHarness.js"
 import {
+  childScenario,
   deliveryOfMessages,
   differences,
   emptyDelivery,
@@ -24,18 +24,7 @@ import { consumeAll, describeWithRabbit } from "./support/rabbit.js"
 
 beforeAll(() => assertDistBuilt())
 
-const today = Window.dayOf(Date.now())
-const importStartDate = Window.addDays(today, -6)
-
-/** 1,500 records over the 6 days before today, pages of 100, every answer 30 ms late. */
-const simulatorOptions: SimulatorServer.SimulatorOptions = {
-  seed: 4,
-  records: 1_500,
-  until: Window.addDays(today, -1),
-  days: 6,
-  pageSize: 100,
-  faults: { delayMillis: 30, delayRate: 1 }
-}
+const { importStartDate, simulatorOptions, today } = childScenario(4)
 
 describeWithRabbit("Kill", () => {
   it.scopedLive(

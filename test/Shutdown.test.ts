@@ -9,6 +9,7 @@ import { assertDistBuilt, startConnector } from "./support/connectorProcess.js"
 import type { FakeOpenCti } from "./support/FakeOpenCti.js"
 import { fakeOpenCti, pushQueue } from "./support/FakeOpenCti.js"
 import {
+  childScenario,
   deliveryOfMessages,
   platformState,
   referenceImport,
@@ -20,17 +21,7 @@ import { startTcpProxy } from "./support/TcpProxy.js"
 
 beforeAll(() => assertDistBuilt())
 
-const today = Window.dayOf(Date.now())
-const importStartDate = Window.addDays(today, -6)
-
-const simulatorOptions: SimulatorServer.SimulatorOptions = {
-  seed: 9,
-  records: 1_500,
-  until: Window.addDays(today, -1),
-  days: 6,
-  pageSize: 100,
-  faults: { delayMillis: 30, delayRate: 1 }
-}
+const { importStartDate, simulatorOptions, today } = childScenario(9)
 
 /**
  * A scheduled connector (one run an hour) against the fake platform (at `url` when it is reached

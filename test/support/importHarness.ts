@@ -26,6 +26,7 @@ import type { ConnectorState } from "../../src/StateStore.js"
 import { completedThrough, emptyState, StateStore } from "../../src/StateStore.js"
 import * as PlatformState from "../../src/StateStore/Platform.js"
 import type { Bundle, StixObject } from "../../src/Stix.js"
+import * as Window from "../../src/Window.js"
 import type { LogLine } from "./connectorProcess.js"
 import type { QueuedMessage } from "./rabbit.js"
 
@@ -53,6 +54,26 @@ export const fastRetry: RetryPolicies = {
   transient: Schedule.exponential("2 millis").pipe(Schedule.intersect(Schedule.recurs(5))),
   forbidden: Schedule.spaced("20 millis").pipe(Schedule.intersect(Schedule.recurs(3))),
   longestRetryAfter: "20 millis"
+}
+
+/**
+ * A slow import for tests that stop a child connector part-way: 1,500 records over the 6 days
+ * before today (real time: the child has no test clock), pages of 100, every answer 30 ms late.
+ */
+export const childScenario = (seed: number) => {
+  const today = Window.dayOf(Date.now())
+  return {
+    today,
+    importStartDate: Window.addDays(today, -6),
+    simulatorOptions: {
+      seed,
+      records: 1_500,
+      until: Window.addDays(today, -1),
+      days: 6,
+      pageSize: 100,
+      faults: { delayMillis: 30, delayRate: 1 }
+    } satisfies SimulatorOptions
+  }
 }
 
 /** A small multi-window import: 2,000 records over the 8 days through 2026-08-18. */
