@@ -27,9 +27,9 @@ import {
   fastRetry,
   platformConnector,
   platformState,
-  referenceImport,
   runLayers,
   scenario,
+  scenarioReference,
   scenarioSettings,
   simulatorApi,
   simulatorOptions,
@@ -41,10 +41,7 @@ import { consumeAll, describeWithRabbit } from "./support/rabbit.js"
 let reference: Reference
 
 beforeAll(async () => {
-  const settings = await Effect.runPromise(scenarioSettings())
-  reference = await Effect.runPromise(
-    referenceImport({ simulator: simulatorOptions(), settings, today: scenario.today })
-  )
+  reference = await Effect.runPromise(scenarioReference())
 })
 
 /**

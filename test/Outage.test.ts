@@ -15,8 +15,7 @@ import {
   failureOf,
   platformConnector,
   platformState,
-  referenceImport,
-  scenario,
+  scenarioReference,
   scenarioSettings,
   simulatorApi,
   simulatorOptions,
@@ -29,10 +28,7 @@ import { startTcpProxy } from "./support/TcpProxy.js"
 let reference: Reference
 
 beforeAll(async () => {
-  const settings = await Effect.runPromise(scenarioSettings())
-  reference = await Effect.runPromise(
-    referenceImport({ simulator: simulatorOptions(), settings, today: scenario.today })
-  )
+  reference = await Effect.runPromise(scenarioReference())
 })
 
 const proxy = (port: number) =>

@@ -338,3 +338,11 @@ export const platformState = (stored: string | null | undefined): ConnectorState
   stored === null || stored === undefined || stored === "" || stored === "null"
     ? emptyState
     : JSON.parse(stored)
+
+/** The reference import of the in-process scenario, with the scenario's settings. */
+export const scenarioReference = () =>
+  Effect.flatMap(
+    scenarioSettings(),
+    (settings) =>
+      referenceImport({ simulator: simulatorOptions(), settings, today: scenario.today })
+  )
