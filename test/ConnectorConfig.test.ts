@@ -422,77 +422,92 @@ describe("ConnectorConfig.load", () => {
     [
       "SPYCLOUD_API_BASE_URL",
       "api.spycloud.io",
-      "SPYCLOUD_API_BASE_URL: \"api.spycloud.io\" is not an http(s) URL; expected e.g. https://api.spycloud.io/enterprise-v2/."
+      "SPYCLOUD_API_BASE_URL: \"api.spycloud.io\" is not an http(s) URL; expected e.g. " +
+      "https://api.spycloud.io/enterprise-v2/."
     ],
     [
       "CONNECTOR_ID",
       "spycloud-connector",
-      "CONNECTOR_ID: \"spycloud-connector\" is not a UUID; expected one chosen once and kept, e.g. 4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37."
+      "CONNECTOR_ID: \"spycloud-connector\" is not a UUID; expected one chosen once and kept, " +
+      "e.g. 4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37."
     ],
     [
       "CONNECTOR_DURATION_PERIOD",
       "1h",
-      "CONNECTOR_DURATION_PERIOD: \"1h\" is not a duration; expected an ISO 8601 duration such as PT30M, PT1H or P1D, a number of seconds, or 0 to run once."
+      "CONNECTOR_DURATION_PERIOD: \"1h\" is not a duration; expected an ISO 8601 duration such " +
+      "as PT30M, PT1H or P1D, a number of seconds, or 0 to run once."
     ],
     [
       "CONNECTOR_DURATION_PERIOD",
       "P1M",
-      "CONNECTOR_DURATION_PERIOD: \"P1M\" counts years or months, which have no fixed length; use weeks, days, hours, minutes or seconds, e.g. P30D."
+      "CONNECTOR_DURATION_PERIOD: \"P1M\" counts years or months, which have no fixed length; " +
+      "use weeks, days, hours, minutes or seconds, e.g. P30D."
     ],
     [
       "CONNECTOR_DURATION_PERIOD",
       "P1Y",
-      "CONNECTOR_DURATION_PERIOD: \"P1Y\" counts years or months, which have no fixed length; use weeks, days, hours, minutes or seconds, e.g. P30D."
+      "CONNECTOR_DURATION_PERIOD: \"P1Y\" counts years or months, which have no fixed length; " +
+      "use weeks, days, hours, minutes or seconds, e.g. P30D."
     ],
     [
       "CONNECTOR_DURATION_PERIOD",
       "P30D",
-      "CONNECTOR_DURATION_PERIOD: \"P30D\" is longer than 24 days, the longest wait a timer supports; use P24D or less."
+      "CONNECTOR_DURATION_PERIOD: \"P30D\" is longer than 24 days, the longest wait a timer " +
+      "supports; use P24D or less."
     ],
     [
       "CONNECTOR_DURATION_PERIOD",
       "PT",
-      "CONNECTOR_DURATION_PERIOD: \"PT\" is not a duration; expected an ISO 8601 duration such as PT30M, PT1H or P1D, a number of seconds, or 0 to run once."
+      "CONNECTOR_DURATION_PERIOD: \"PT\" is not a duration; expected an ISO 8601 duration such " +
+      "as PT30M, PT1H or P1D, a number of seconds, or 0 to run once."
     ],
     [
       "SPYCLOUD_REQUEST_TIMEOUT",
       "0",
-      "SPYCLOUD_REQUEST_TIMEOUT: \"0\" is zero; expected an ISO 8601 duration such as PT60S or a number of seconds such as 60."
+      "SPYCLOUD_REQUEST_TIMEOUT: \"0\" is zero; expected an ISO 8601 duration such as PT60S or " +
+      "a number of seconds such as 60."
     ],
     [
       "SPYCLOUD_REQUEST_TIMEOUT",
       "-5",
-      "SPYCLOUD_REQUEST_TIMEOUT: \"-5\" is not a duration; expected an ISO 8601 duration such as PT60S or a number of seconds such as 60."
+      "SPYCLOUD_REQUEST_TIMEOUT: \"-5\" is not a duration; expected an ISO 8601 duration such " +
+      "as PT60S or a number of seconds such as 60."
     ],
     [
       "SPYCLOUD_TLP_LEVEL",
       "purple",
-      "SPYCLOUD_TLP_LEVEL: \"purple\" is not a TLP level; accepted: white, clear, green, amber, amber+strict, red (any case, with or without \"TLP:\")."
+      "SPYCLOUD_TLP_LEVEL: \"purple\" is not a TLP level; accepted: white, clear, green, " +
+      "amber, amber+strict, red (any case, with or without \"TLP:\")."
     ],
     [
       "SPYCLOUD_WATCHLIST_TYPES",
       "email,phone",
-      "SPYCLOUD_WATCHLIST_TYPES: \"phone\" is not a watchlist type; accepted: email, domain, subdomain, ip, comma-separated, or empty for one unfiltered query."
+      "SPYCLOUD_WATCHLIST_TYPES: \"phone\" is not a watchlist type; accepted: email, domain, " +
+      "subdomain, ip, comma-separated, or empty for one unfiltered query."
     ],
     [
       "SPYCLOUD_SEVERITY_LEVELS",
       "20,high",
-      "SPYCLOUD_SEVERITY_LEVELS: \"high\" is not a positive integer; accepted: severity codes such as 2, 5, 20, 25, 26, 30, comma-separated, or empty for all."
+      "SPYCLOUD_SEVERITY_LEVELS: \"high\" is not a positive integer; accepted: severity codes " +
+      "such as 2, 5, 20, 25, 26, 30, comma-separated, or empty for all."
     ],
     [
       "SPYCLOUD_SEVERITY_LEVELS",
       "2.5",
-      "SPYCLOUD_SEVERITY_LEVELS: \"2.5\" is not a positive integer; accepted: severity codes such as 2, 5, 20, 25, 26, 30, comma-separated, or empty for all."
+      "SPYCLOUD_SEVERITY_LEVELS: \"2.5\" is not a positive integer; accepted: severity codes " +
+      "such as 2, 5, 20, 25, 26, 30, comma-separated, or empty for all."
     ],
     [
       "CONNECTOR_QUEUE_THRESHOLD",
       "-5",
-      "CONNECTOR_QUEUE_THRESHOLD: \"-5\" is not a positive number; accepted: a queue size in MB, e.g. 500."
+      "CONNECTOR_QUEUE_THRESHOLD: \"-5\" is not a positive number; accepted: a queue size in " +
+      "MB, e.g. 500."
     ],
     [
       "CONNECTOR_QUEUE_THRESHOLD",
       "0",
-      "CONNECTOR_QUEUE_THRESHOLD: \"0\" is not a positive number; accepted: a queue size in MB, e.g. 500."
+      "CONNECTOR_QUEUE_THRESHOLD: \"0\" is not a positive number; accepted: a queue size in " +
+      "MB, e.g. 500."
     ],
     [
       "CONNECTOR_QUEUE_PROTOCOL",
@@ -502,7 +517,8 @@ describe("ConnectorConfig.load", () => {
     [
       "CONNECTOR_LOG_LEVEL",
       "verbose",
-      "CONNECTOR_LOG_LEVEL: \"verbose\" is not a log level; accepted: debug, info, warn, warning, error."
+      "CONNECTOR_LOG_LEVEL: \"verbose\" is not a log level; accepted: debug, info, warn, " +
+      "warning, error."
     ],
     [
       "CONNECTOR_RUN_AND_TERMINATE",
@@ -512,22 +528,28 @@ describe("ConnectorConfig.load", () => {
     [
       "CONNECTOR_API_BUNDLE_MAX_OBJECTS",
       "0",
-      "CONNECTOR_API_BUNDLE_MAX_OBJECTS: \"0\" is not a positive integer; accepted: a number of objects, e.g. 5000."
+      "CONNECTOR_API_BUNDLE_MAX_OBJECTS: \"0\" is not a positive integer; accepted: a number " +
+      "of objects, e.g. 5000."
     ],
     [
       "SPYCLOUD_WINDOW_MAX_RECORDS",
       "1e4",
-      "SPYCLOUD_WINDOW_MAX_RECORDS: \"1e4\" is not a positive integer; accepted: a number of records, e.g. 10000."
+      "SPYCLOUD_WINDOW_MAX_RECORDS: \"1e4\" is not a positive integer; accepted: a number of " +
+      "records, e.g. 10000."
     ],
     [
       "SPYCLOUD_IMPORT_START_DATE",
       "2024-02-30",
-      "SPYCLOUD_IMPORT_START_DATE: \"2024-02-30\" is neither a date nor a duration; accepted: a date such as 2024-01-31, a date-time such as 2024-01-31T00:00:00Z, or an ISO 8601 duration such as P90D for that long ago."
+      "SPYCLOUD_IMPORT_START_DATE: \"2024-02-30\" is neither a date nor a duration; accepted: " +
+      "a date such as 2024-01-31, a date-time such as 2024-01-31T00:00:00Z, or an ISO 8601 " +
+      "duration such as P90D for that long ago."
     ],
     [
       "SPYCLOUD_IMPORT_START_DATE",
       "yesterday",
-      "SPYCLOUD_IMPORT_START_DATE: \"yesterday\" is neither a date nor a duration; accepted: a date such as 2024-01-31, a date-time such as 2024-01-31T00:00:00Z, or an ISO 8601 duration such as P90D for that long ago."
+      "SPYCLOUD_IMPORT_START_DATE: \"yesterday\" is neither a date nor a duration; accepted: a " +
+      "date such as 2024-01-31, a date-time such as 2024-01-31T00:00:00Z, or an ISO 8601 " +
+      "duration such as P90D for that long ago."
     ],
     [
       "MQ_PORT",
@@ -562,11 +584,15 @@ describe("ConnectorConfig.load", () => {
       }))
       assert.deepStrictEqual(error.problems, [
         "OPENCTI_URL: \"opencti\" is not an http(s) URL; expected e.g. http://opencti:8080.",
-        "CONNECTOR_LOG_LEVEL: \"loud\" is not a log level; accepted: debug, info, warn, warning, error.",
+        "CONNECTOR_LOG_LEVEL: \"loud\" is not a log level; accepted: debug, info, warn, " +
+        "warning, error.",
         "SPYCLOUD_API_KEY is required: set it to your SpyCloud Enterprise API key.",
-        "SPYCLOUD_WATCHLIST_TYPES: \"phone\" is not a watchlist type; accepted: email, domain, subdomain, ip, comma-separated, or empty for one unfiltered query.",
-        "SPYCLOUD_WATCHLIST_TYPES: \"fax\" is not a watchlist type; accepted: email, domain, subdomain, ip, comma-separated, or empty for one unfiltered query.",
-        "SPYCLOUD_TLP_LEVEL: \"purple\" is not a TLP level; accepted: white, clear, green, amber, amber+strict, red (any case, with or without \"TLP:\")."
+        "SPYCLOUD_WATCHLIST_TYPES: \"phone\" is not a watchlist type; accepted: email, domain, " +
+        "subdomain, ip, comma-separated, or empty for one unfiltered query.",
+        "SPYCLOUD_WATCHLIST_TYPES: \"fax\" is not a watchlist type; accepted: email, domain, " +
+        "subdomain, ip, comma-separated, or empty for one unfiltered query.",
+        "SPYCLOUD_TLP_LEVEL: \"purple\" is not a TLP level; accepted: white, clear, green, " +
+        "amber, amber+strict, red (any case, with or without \"TLP:\")."
       ])
       assert.strictEqual(error.message, error.problems.join("\n"))
     }))
@@ -581,8 +607,10 @@ describe("ConnectorConfig.load", () => {
         SPYCLOUD_TLP_LEVEL: `${mqPass}!`
       }))
       assert.deepStrictEqual(error.problems, [
-        "CONNECTOR_ID: \"********\" is not a UUID; expected one chosen once and kept, e.g. 4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37.",
-        "SPYCLOUD_TLP_LEVEL: \"********!\" is not a TLP level; accepted: white, clear, green, amber, amber+strict, red (any case, with or without \"TLP:\").",
+        "CONNECTOR_ID: \"********\" is not a UUID; expected one chosen once and kept, e.g. " +
+        "4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37.",
+        "SPYCLOUD_TLP_LEVEL: \"********!\" is not a TLP level; accepted: white, clear, green, " +
+        "amber, amber+strict, red (any case, with or without \"TLP:\").",
         "MQ_PORT: \"********\" is not a port number; accepted: an integer from 1 to 65535."
       ])
     }))
@@ -594,7 +622,8 @@ describe("config.yml", () => {
       const file = configFile(`opencti:\n  url: x\n   token: ${token}\n`)
       const problems = yield* problemsOf(loadWith({ ...complete, CONFIG_FILE: file }))
       assert.deepStrictEqual(problems, [
-        `${file} is not valid YAML: Nested mappings are not allowed in compact mappings at line 2, ` +
+        `${file} is not valid YAML: Nested mappings are not allowed in compact mappings at ` +
+        "line 2, " +
         "column 8; fix it or point CONFIG_FILE at another file."
       ])
     }))
@@ -710,7 +739,8 @@ describe("config.yml", () => {
         yield* problemsOf(loadWith({ ...complete, CONFIG_FILE: enrichment })),
         [
           `${enrichment}: connector.type is not a setting; the connector settings are id, name, ` +
-          "scope, log_level, duration_period, run_and_terminate, queue_threshold, queue_protocol, " +
+          "scope, log_level, duration_period, run_and_terminate, queue_threshold, " +
+          "queue_protocol, " +
           "api_bundle_max_objects."
         ]
       )
@@ -809,7 +839,8 @@ describe("ConnectorConfig.loadOffline", () => {
         )
       )
       assert.deepStrictEqual(problems, [
-        "SPYCLOUD_TLP_LEVEL: \"amber-strict\" is not a TLP level; accepted: white, clear, green, amber, amber+strict, red (any case, with or without \"TLP:\")."
+        "SPYCLOUD_TLP_LEVEL: \"amber-strict\" is not a TLP level; accepted: white, clear, " +
+        "green, amber, amber+strict, red (any case, with or without \"TLP:\")."
       ])
     }))
 })
@@ -844,7 +875,8 @@ describe("ConnectorConfig.fromObject", () => {
           "CONNECTOR_ID is required: set it to a UUID chosen once and kept, e.g. " +
           "4f3b8e52-7a0d-4c1e-9b6a-2d5c8f1e0a37.",
           "SPYCLOUD_API_KEY is required: set it to your SpyCloud Enterprise API key.",
-          "SPYCLOUD_TLP_LEVEL: \"TLP:PINK\" is not a TLP level; accepted: white, clear, green, amber, amber+strict, red (any case, with or without \"TLP:\")."
+          "SPYCLOUD_TLP_LEVEL: \"TLP:PINK\" is not a TLP level; accepted: white, clear, green, " +
+          "amber, amber+strict, red (any case, with or without \"TLP:\")."
         ]
       )
       const offline = yield* ConnectorConfig.fromObject(
@@ -864,7 +896,8 @@ describe("ConnectorConfig.fromObject", () => {
         ),
         [
           "the settings object: spycloud.tlp is not a setting; the spycloud settings are " +
-          "api_base_url, api_key, severity_levels, watchlist_types, tlp_level, import_start_date, " +
+          "api_base_url, api_key, severity_levels, watchlist_types, tlp_level, " +
+          "import_start_date, " +
           "include_secrets, request_timeout, window_max_records.",
           "the settings object: mq.password is not a setting; the mq settings are host, port, " +
           "vhost, use_ssl, user, pass.",
@@ -888,7 +921,8 @@ describe("ConnectorConfig.fromObject", () => {
       )
       const error = yield* Effect.flip(Effect.scoped(Layer.build(layer)))
       assert.deepStrictEqual(error.problems, [
-        "SPYCLOUD_WINDOW_MAX_RECORDS: \"many\" is not a positive integer; accepted: a number of records, e.g. 10000."
+        "SPYCLOUD_WINDOW_MAX_RECORDS: \"many\" is not a positive integer; accepted: a number " +
+        "of records, e.g. 10000."
       ])
     }))
 })
